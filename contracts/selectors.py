@@ -1,0 +1,81 @@
+"""Reads about contracts. Other apps use these (and `ContractTerms`) rather than the models' internals."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, QuerySet
+
+from contracts.models import Contract
+from contracts.scheme import Part, RatioBand, parse_parts, parse_ratio_bands
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    """The figures of one contract that the rules need, as plain values."""
+
+    contract_id: int
+    number: str
+    signed_on: date
+    activated_on: date | None
+    unit_price: Decimal
+    total_amount_fen: int
+    prepayment_rate: Decimal
+    bond_rate: Decimal
+    billing_unit_chars: int
+    bill_due_day: int
+    late_fee_daily_rate: Decimal
+    success_basis: str
+    parts: tuple[Part, ...]
+    ratio_bands: tuple[RatioBand, ...]
+
+    @property
+    def prepayment_fen(self) -> int:
+        return int(
+            (self.total_amount_fen * self.prepayment_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
+
+    @property
+    def bond_fen(self) -> int:
+        return int((self.total_amount_fen * self.bond_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def contract_terms(contract: Contract) -> ContractTerms:
+    return ContractTerms(
+        contract_id=contract.pk,
+        number=contract.number,
+        signed_on=contract.signed_on,
+        activated_on=contract.activated_on,
+        unit_price=contract.unit_price,
+        total_amount_fen=contract.total_amount_fen,
+        prepayment_rate=contract.prepayment_rate,
+        bond_rate=contract.bond_rate,
+        billing_unit_chars=contract.billing_unit_chars,
+        bill_due_day=contract.bill_due_day,
+        late_fee_daily_rate=contract.late_fee_daily_rate,
+        success_basis=contract.success_basis,
+        parts=parse_parts(contract.assessment_parts),
+        ratio_bands=parse_ratio_bands(contract.payment_ratio_bands),
+    )
+
+
+def contract_get(*, number: str) -> Contract:
+    return Contract.objects.select_related("purchaser", "supplier").get(number=number)
+
+
+def contract_list_for_user(*, user) -> QuerySet[Contract]:
+    """Contracts a user may see: all for purchaser-side roles, only their own party's for carrier staff."""
+    qs = Contract.objects.select_related("purchaser", "supplier")
+    if user.is_superuser:
+        return qs
+    if user.groups.filter(name="carrier_staff").exists():
+        return qs.filter(supplier__members=user)
+    if not user.has_perm("contracts.view_contract"):
+        return qs.none()
+    return qs
+
+
+def parties_of_user(*, user) -> QuerySet:
+    from contracts.models import Party
+
+    return Party.objects.filter(Q(members=user))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the project needs are present. Installs them when run as
+# root with apt-get; otherwise stops with a message that names exactly what to install.
+#   scripts/system-deps.sh            # WeasyPrint's libraries and a CJK font (needed to run)
+#   scripts/system-deps.sh --browser  # also Chromium and its driver (browser tests)
+set -euo pipefail
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei)
+if [ "${1:-}" = "--browser" ]; then pkgs+=(chromium chromium-driver); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "Installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || true
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "Missing system packages: ${missing[*]}" >&2
+echo "Install them with:  sudo apt-get install ${missing[*]}" >&2
+exit 1

@@ -1,0 +1,18 @@
+"""Test settings: the base settings with fast hashing, locmem mail and eager Celery.
+
+The database still comes from DATABASE_URL, so CI runs the suite on PostgreSQL.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=")
+
+from .base import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+AXES_ENABLED = True
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

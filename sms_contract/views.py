@@ -1,0 +1,38 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+
+class ApiRootView(APIView):
+    """Entry point of the REST API, version 1."""
+
+    def get(self, request, format=None):
+        return Response(
+            {
+                "contracts": reverse("contract-list", request=request, format=format),
+                "schema": reverse("schema", request=request, format=format),
+                "docs": reverse("api-docs", request=request, format=format),
+            }
+        )
+
+
+@login_required
+def home(request):
+    """After login: staff go to the admin; the dashboard replaces this when it lands."""
+    return redirect("admin:index")
+
+
+@never_cache
+def healthz(request):
+    """Liveness and readiness of the web app: the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok", "database": "ok"})
+    except Exception as exc:  # noqa: BLE001 - report any database failure as unhealthy
+        return JsonResponse({"status": "error", "database": type(exc).__name__}, status=503)

@@ -1,0 +1,85 @@
+"""Shared fixtures. Test files have unique basenames (no __init__.py in test folders);
+factories live in tests/factories/ and import as `factories.<app>`."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from contracts.roles import STAFF_ROLES, sync_roles
+
+
+@pytest.fixture
+def contract(db):
+    """The seed contract, loaded from its data file."""
+    from contracts.services import contract_load_seed
+
+    return contract_load_seed()
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("police_staff") -> a user in that role (staff flag per role), members of the contract side."""
+
+    def _make(role: str | None = None, username: str | None = None, party=None):
+        sync_roles()
+        User = get_user_model()
+        name = username or f"{role or 'plain'}-user-{User.objects.count() + 1}"
+        user = User.objects.create_user(username=name, password="pw-for-tests-1")
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+            user.is_staff = role in STAFF_ROLES
+            user.save(update_fields=["is_staff"])
+        if party is not None:
+            party.members.add(user)
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def police_user(make_user, contract):
+    return make_user("police_staff", "police", party=contract.purchaser)
+
+
+@pytest.fixture
+def carrier_user(make_user, contract):
+    return make_user("carrier_staff", "carrier", party=contract.supplier)
+
+
+@pytest.fixture
+def finance_user(make_user, contract):
+    return make_user("finance", "finance", party=contract.purchaser)
+
+
+@pytest.fixture
+def auditor_user(make_user):
+    return make_user("auditor", "auditor")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def client_as(client):
+    """client_as(user) -> Django test client logged in as user."""
+
+    def _as(user):
+        client.force_login(user)
+        return client
+
+    return _as
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> DRF APIClient authenticated as user."""
+
+    def _as(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
+
+    return _as

@@ -1,0 +1,52 @@
+import pytest
+from factories.contracts import ContractFactory
+
+
+@pytest.mark.django_db
+def test_contract_list_shows_amounts_as_two_decimal_strings(api_as, police_user):
+    response = api_as(police_user).get("/api/v1/contracts/")
+    assert response.status_code == 200
+    [row] = response.json()["results"]
+    assert row["number"] == "JSZC-320300-HWZX-D2025-0524"
+    assert row["name"] == "12123 平台短信-移动用户"
+    assert row["purchaser"]["name"] == "徐州市公安局交通管理支队"
+    assert row["supplier"]["name"] == "中国移动通信集团江苏有限公司徐州分公司"
+    assert row["signed_on"] == "2025-09-01"
+    assert row["unit_price"] == "0.03"
+    assert row["total_amount"] == "1440000.00"
+    assert row["prepayment_rate"] == "0.10"
+    assert row["bond_rate"] == "0.10"
+    assert row["prepayment_amount"] == "144000.00"
+
+
+@pytest.mark.django_db
+def test_token_authentication_works(api_client, police_user):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=police_user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api_client.get("/api/v1/contracts/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_anonymous_is_refused_with_a_code(api_client, contract):
+    response = api_client.get("/api/v1/contracts/")
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_carrier_staff_see_only_their_own_contracts(api_as, carrier_user, contract):
+    ContractFactory(number="OTHER-CARRIER")
+    numbers = [c["number"] for c in api_as(carrier_user).get("/api/v1/contracts/").json()["results"]]
+    assert numbers == [contract.number]
+
+
+@pytest.mark.django_db
+def test_api_root_schema_and_docs_render(client_as, police_user):
+    c = client_as(police_user)
+    assert c.get("/api/v1/").status_code == 200
+    schema = c.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/contracts/" in schema.content
+    assert c.get("/api/docs/").status_code == 200
