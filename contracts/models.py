@@ -106,9 +106,7 @@ class Contract(models.Model):
         ordering = ["-signed_on", "number"]
         permissions = [("view_full_mobile", _("可查看完整手机号码"))]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(total_amount_fen__gt=0), name="contract_total_positive"
-            ),
+            models.CheckConstraint(condition=models.Q(total_amount_fen__gt=0), name="contract_total_positive"),
             models.CheckConstraint(condition=models.Q(unit_price__gt=0), name="contract_unit_price_positive"),
             models.CheckConstraint(
                 condition=models.Q(prepayment_rate__gte=0, prepayment_rate__lte=1),

@@ -72,9 +72,7 @@ def sync_roles() -> None:
 
     perms = {
         f"{p.content_type.app_label}.{p.codename}": p
-        for p in Permission.objects.select_related("content_type").filter(
-            content_type__app_label__in=PROJECT_APPS
-        )
+        for p in Permission.objects.select_related("content_type").filter(content_type__app_label__in=PROJECT_APPS)
     }
     for role in ROLE_PERMISSIONS:
         group, _ = Group.objects.get_or_create(name=role)

@@ -59,9 +59,7 @@ def _check_cover(ranges: list[tuple[int, int]], low: int, high: int, what: str) 
         if lo > hi:
             raise ValueError(f"{what}: range {lo}-{hi} is empty.")
         if lo != expected:
-            raise ValueError(
-                f"{what}: ranges must cover {low}-{high} without gap or overlap (at {expected})."
-            )
+            raise ValueError(f"{what}: ranges must cover {low}-{high} without gap or overlap (at {expected}).")
         expected = hi + 1
     if expected != high + 1:
         raise ValueError(f"{what}: ranges must reach {high}.")
@@ -88,3 +86,21 @@ def validate_scheme(parts_raw: list[dict], ratio_raw: list[dict]) -> None:
     for r in ratios:
         if not Decimal(0) <= r.ratio <= Decimal(1):
             raise ValueError("A payment ratio must lie between 0 and 1.")
+
+
+def band_for_score(part: Part, score: int) -> str:
+    """The Annex 3 band of a whole-number part score; ValueError when out of range."""
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise ValueError(f"{part.code}: the score must be a whole number.")
+    for band in part.bands:
+        if band.min <= score <= band.max:
+            return band.band
+    raise ValueError(f"{part.code}: the score must lie between 0 and {part.max}.")
+
+
+def ratio_for_total(total: int, ratio_bands: tuple[RatioBand, ...]) -> Decimal:
+    """The payment ratio for a total score (Annex 3: 80-100 -> 1.00 ... 0-49 -> 0.00)."""
+    for band in ratio_bands:
+        if band.min <= total <= band.max:
+            return band.ratio
+    raise ValueError(f"No payment ratio covers the total {total}.")

@@ -31,9 +31,7 @@ class ContractTerms:
 
     @property
     def prepayment_fen(self) -> int:
-        return int(
-            (self.total_amount_fen * self.prepayment_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        )
+        return int((self.total_amount_fen * self.prepayment_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     @property
     def bond_fen(self) -> int:

@@ -34,9 +34,7 @@ _CONTRACT_FIELDS = (
 
 
 def _party_upsert(data: dict) -> Party:
-    party, _ = Party.objects.update_or_create(
-        name=data["name"], defaults={k: data.get(k, "") for k in _PARTY_FIELDS}
-    )
+    party, _ = Party.objects.update_or_create(name=data["name"], defaults={k: data.get(k, "") for k in _PARTY_FIELDS})
     return party
 
 

@@ -58,3 +58,24 @@ def test_scheme_of_the_seed_is_valid_and_gaps_are_refused(settings):
     broken[1]["min"] = 71  # leaves 70 without a ratio
     with pytest.raises(ValueError, match="without gap"):
         validate_scheme(seed["assessment_parts"], broken)
+
+
+def test_ratio_and_band_come_from_the_contract_scheme(contract):
+    from contracts.scheme import band_for_score, ratio_for_total
+
+    terms = contract_terms(contract)
+    sending = terms.parts[0]
+    assert [band_for_score(sending, s) for s in (30, 29, 17, 16, 8, 7, 0)] == [
+        "full",
+        "minor",
+        "minor",
+        "serious",
+        "serious",
+        "not_met",
+        "not_met",
+    ]
+    assert ratio_for_total(80, terms.ratio_bands) == Decimal("1.00")
+    assert ratio_for_total(79, terms.ratio_bands) == Decimal("0.90")
+    assert ratio_for_total(49, terms.ratio_bands) == Decimal("0.00")
+    with pytest.raises(ValueError, match="between 0 and 30"):
+        band_for_score(sending, 31)
