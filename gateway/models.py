@@ -1,1 +1,340 @@
-from django.db import models  # noqa: F401
+"""Gateway data: nodes, sending profile, templates, sub-ports, scope, opt-outs, API clients, and the
+message table, which is also the durable queue (claims with SELECT ... FOR UPDATE SKIP LOCKED).
+
+Carrier Msg_Ids are unsigned 64-bit values; they are stored in signed BIGINT columns by two's complement
+(`gateway.msgid_store.to_db` / `from_db`), which is lossless.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from contracts.models import Contract
+
+
+class SendingProfile(models.Model):
+    """The fixed signature and service code of a contract's traffic (3.1.9, Annex 3 part 1)."""
+
+    contract = models.OneToOneField(Contract, on_delete=models.PROTECT, related_name="sending_profile")
+    signature = models.CharField(_("签名"), max_length=20, default="【12123】")
+    service_code = models.CharField(_("短信服务代码（Src_Id）"), max_length=21)
+    service_id = models.CharField(_("业务代码（Service_Id）"), max_length=10)
+    code_registered = models.BooleanField(
+        _("服务代码已备案"), default=False, help_text=_("备案后服务代码不可更改（附件3第1项）。")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("签名与服务代码")
+        verbose_name_plural = _("签名与服务代码")
+
+    def __str__(self) -> str:
+        return f"{self.signature} {self.service_code}"
+
+
+class CarrierNode(models.Model):
+    """One carrier gateway (ISMG) node. The sender keeps sessions to every enabled node (3.2.4)."""
+
+    class Version(models.IntegerChoices):
+        V20 = 0x20, "CMPP 2.0"
+        V30 = 0x30, "CMPP 3.0"
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="carrier_nodes")
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    host = models.CharField(_("地址"), max_length=200)
+    port = models.PositiveIntegerField(_("端口"), default=7890)
+    version = models.PositiveSmallIntegerField(_("CMPP 版本"), choices=Version.choices, default=Version.V20)
+    sp_id = models.CharField(_("企业代码（SP_Id）"), max_length=6)
+    secret_encrypted = models.TextField(_("密码（加密存储）"), editable=False)
+    service_id = models.CharField(_("业务代码"), max_length=10, blank=True)
+    source_number = models.CharField(_("源号码"), max_length=21, blank=True)
+    window = models.PositiveSmallIntegerField(_("滑动窗口"), default=16)
+    rate_limit = models.PositiveIntegerField(_("速率上限（条/秒，0=不限）"), default=0)
+    weight = models.PositiveSmallIntegerField(_("权重"), default=1)
+    enabled = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords(excluded_fields=["secret_encrypted"])
+
+    class Meta:
+        verbose_name = _("运营商网关节点")
+        verbose_name_plural = _("运营商网关节点")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NoticeType(models.Model):
+    """Kinds of notice (violation, licence, inspection reminders ...) with their validity."""
+
+    code = models.CharField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    validity_hours = models.PositiveIntegerField(_("有效期（小时）"), default=24)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("通知类型")
+        verbose_name_plural = _("通知类型")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessageTemplate(models.Model):
+    """A message template registered with the carrier (3.1.15). Text uses {named} placeholders."""
+
+    class Registration(models.TextChoices):
+        PENDING = "pending", _("待报备")
+        REGISTERED = "registered", _("已报备")
+        REJECTED = "rejected", _("未通过")
+
+    code = models.CharField(_("模板代码"), max_length=60, unique=True)
+    notice_type = models.ForeignKey(NoticeType, on_delete=models.PROTECT, verbose_name=_("通知类型"))
+    text = models.TextField(_("模板内容（不含签名）"))
+    registration = models.CharField(
+        _("报备状态"), max_length=20, choices=Registration.choices, default=Registration.PENDING
+    )
+    enabled = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("短信模板")
+        verbose_name_plural = _("短信模板")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SubPort(models.Model):
+    """The sub-port register of 3.1.13; a sub-port is never shared between units (3.1.14)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="sub_ports")
+    sub_port = models.CharField(_("子端口"), max_length=12, unique=True)
+    using_unit = models.CharField(_("实际使用单位"), max_length=200)
+    organisation_code = models.CharField(_("机构代码"), max_length=40)
+    purpose = models.CharField(_("使用用途"), max_length=200)
+    business_type = models.CharField(_("端口业务类型"), max_length=100, blank=True)
+    valid_from = models.DateField(_("使用期限起"))
+    valid_until = models.DateField(_("使用期限止"), null=True, blank=True)
+    access_room = models.CharField(_("接入机房"), max_length=200, blank=True)
+    equipment = models.CharField(_("接入设备"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("子端口登记")
+        verbose_name_plural = _("子端口登记")
+
+    def __str__(self) -> str:
+        return f"{self.sub_port} {self.using_unit}"
+
+
+class ApiClient(models.Model):
+    """A caller of the REST API (the 12123 platform, the carrier's customer service) with an HMAC key."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="api_clients")
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    key_id = models.CharField(_("Key"), max_length=40, unique=True)
+    secret_encrypted = models.TextField(editable=False)
+    previous_secret_encrypted = models.TextField(editable=False, blank=True)
+    previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    allow_free_content = models.BooleanField(_("允许自由内容"), default=False)
+    may_manage_optouts = models.BooleanField(_("可查询/办理退订"), default=True)
+    may_send = models.BooleanField(_("可发送短信"), default=True)
+    sub_port = models.ForeignKey(SubPort, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("子端口"))
+    enabled = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["secret_encrypted", "previous_secret_encrypted"])
+
+    class Meta:
+        verbose_name = _("API 客户端")
+        verbose_name_plural = _("API 客户端")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OptOut(models.Model):
+    """A subscriber who unsubscribed (TD/退订 reply, the platform, or carrier customer service, 4.3)."""
+
+    class Source(models.TextChoices):
+        MO = "mo", _("用户回复退订")
+        PLATFORM = "platform", _("12123 平台")
+        CARRIER_CS = "carrier_cs", _("运营商客服")
+        ADMIN = "admin", _("管理员")
+
+    mobile = models.CharField(_("手机号码"), max_length=20, unique=True)
+    opted_out = models.BooleanField(_("已退订"), default=True)
+    since = models.DateTimeField(_("时间"))
+    source = models.CharField(_("来源"), max_length=20, choices=Source.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("退订")
+        verbose_name_plural = _("退订")
+
+    def __str__(self) -> str:
+        return self.mobile
+
+
+class ScopeSegment(models.Model):
+    """A number segment (prefix) inside the declared user scope: China Mobile's segments (3.1.5)."""
+
+    prefix = models.CharField(_("号段"), max_length=7, unique=True)
+    carrier = models.CharField(_("运营商"), max_length=20, default="cmcc")
+
+    class Meta:
+        verbose_name = _("号段（用户范围）")
+        verbose_name_plural = _("号段（用户范围）")
+
+    def __str__(self) -> str:
+        return self.prefix
+
+
+class PortedNumber(models.Model):
+    """A number ported in to or out of China Mobile (携号转网, 3.2.3)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("转入移动")
+        OUT = "out", _("转出移动")
+
+    mobile = models.CharField(_("手机号码"), max_length=20, unique=True)
+    direction = models.CharField(_("方向"), max_length=4, choices=Direction.choices)
+    since = models.DateField(_("生效日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("携号转网号码")
+        verbose_name_plural = _("携号转网号码")
+
+    def __str__(self) -> str:
+        return self.mobile
+
+
+class ForbiddenWord(models.Model):
+    word = models.CharField(_("禁用词"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("禁用词")
+        verbose_name_plural = _("禁用词")
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class AllowedLink(models.Model):
+    """A link prefix the purchaser allows in messages (3.1.16), e.g. https://gab.122.gov.cn/."""
+
+    prefix = models.CharField(_("允许的链接前缀"), max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("允许的链接")
+        verbose_name_plural = _("允许的链接")
+
+    def __str__(self) -> str:
+        return self.prefix
+
+
+class Message(models.Model):
+    """One notice to one subscriber. Rows with status `queued` are the send queue."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队")
+        SUBMITTED = "submitted", _("已提交")
+        DELIVERED = "delivered", _("已送达")
+        FAILED = "failed", _("失败")
+        EXPIRED = "expired", _("过期")
+        REJECTED = "rejected", _("拒绝")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    client_ref = models.CharField(_("调用方编号"), max_length=64, blank=True)
+    mobile = models.CharField(_("手机号码"), max_length=20)
+    notice_type = models.ForeignKey(NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    content = models.TextField(_("内容（含签名）"))
+    src_id = models.CharField(_("源号码"), max_length=21, blank=True)
+    units = models.PositiveIntegerField(_("计费条数"))
+    segments = models.PositiveSmallIntegerField(_("分段数"))
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    stat = models.CharField(_("状态报告"), max_length=16, blank=True)
+    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("接收时间"))
+    valid_until = models.DateTimeField(_("有效期至"))
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    possible_duplicate = models.BooleanField(_("可能重复"), default=False)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信")
+        verbose_name_plural = _("短信")
+        indexes = [
+            # The queue: only queued rows are indexed, so claims stay fast however large the table grows.
+            models.Index(fields=["id"], condition=Q(status="queued"), name="message_queue_idx"),
+            models.Index(fields=["created_at"], name="message_created_idx"),
+            models.Index(fields=["mobile", "created_at"], name="message_mobile_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "client_ref"], condition=~Q(client_ref=""), name="message_client_ref_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.status}"
+
+
+class MessageSegment(models.Model):
+    """One CMPP segment of a message, with the carrier's Msg_Id and its status report."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="segment_rows")
+    pk_number = models.PositiveSmallIntegerField()
+    carrier_msg_id = models.BigIntegerField(_("运营商 Msg_Id（二进制补码存储）"))
+    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, related_name="+")
+    result = models.PositiveIntegerField(default=0)
+    submitted_at = models.DateTimeField()
+    stat = models.CharField(max_length=16, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信分段")
+        verbose_name_plural = _("短信分段")
+        indexes = [models.Index(fields=["carrier_msg_id"], name="segment_msgid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}/{self.pk_number}"
+
+
+class DailyCount(models.Model):
+    """Per day (Asia/Shanghai), notice type and node: the counts billing and assessment read.
+
+    Units per the contract's 70-character rule. `accepted_*`: SUBMIT_RESP result 0; `delivered_*`: DELIVRD.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    notice_type = models.ForeignKey(NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    accepted_messages = models.BigIntegerField(default=0)
+    accepted_units = models.BigIntegerField(default=0)
+    delivered_messages = models.BigIntegerField(default=0)
+    delivered_units = models.BigIntegerField(default=0)
+    failed_messages = models.BigIntegerField(default=0)
+    refused_segments = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("每日发送统计")
+        verbose_name_plural = _("每日发送统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "day", "notice_type", "node"],
+                name="dailycount_unique",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [models.Index(fields=["contract", "day"], name="dailycount_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.accepted_units}"
