@@ -1,0 +1,188 @@
+"""Content and recipient rules (pure)."""
+
+import pytest
+
+from gateway import rules
+from gateway.rules import Limits, Refusal, RuleData, TemplateInfo
+
+SIG = "【12123】"
+PREFIXES = frozenset({"139", "138", "1340", "147", "198"})
+TEMPLATES = {
+    "violation": TemplateInfo("violation", "您的车辆{plate}于{when}违法，请及时处理。", "violation", True, True),
+    "pending": TemplateInfo("pending", "待报备{x}", "general", False, True),
+    "disabled": TemplateInfo("disabled", "停用{x}", "general", True, False),
+    "plain": TemplateInfo("plain", "请访问 https://gab.122.gov.cn/ 查询。", "general", True, True),
+}
+
+
+def data(**overrides) -> RuleData:
+    values = {
+        "limits": Limits(signature=SIG, max_units=2, unit_chars=70),
+        "scope_prefixes": PREFIXES,
+        "ported": {"13900000001": "out", "13300000001": "in"},
+        "opted_out": {"13900000002"},
+        "templates": TEMPLATES,
+        "forbidden_words": ("赌博", "Casino"),
+        "allowed_links": ("https://gab.122.gov.cn/",),
+        "allow_free_content": True,
+    }
+    values.update(overrides)
+    return RuleData(**values)
+
+
+def refusal_code(**kwargs) -> str:
+    with pytest.raises(Refusal) as info:
+        rules.prepare_message(data=kwargs.pop("data", data()), **kwargs)
+    return info.value.code
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13912345678", "13912345678"),
+        ("+8613912345678", "13912345678"),
+        ("8613912345678", "13912345678"),
+        ("008613912345678", "13912345678"),
+        (" 139-1234-5678 ", "13912345678"),
+        ("19812345678", "19812345678"),
+    ],
+)
+def test_normalize_mobile_accepts_cn_mobiles(raw, expected):
+    assert rules.normalize_mobile(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "1391234567", "139123456789", "10012345678", "02512345678", "1391234567a", 13912345678, None, "+1391"]
+)
+def test_normalize_mobile_refuses_non_mobiles(raw):
+    with pytest.raises(Refusal) as info:
+        rules.normalize_mobile(raw)
+    assert info.value.code == "invalid_mobile"
+
+
+@pytest.mark.parametrize(
+    ("mobile", "ported", "ok"),
+    [
+        ("13912345678", None, True),
+        ("13401234567", None, True),  # 1340 is listed as a 4-digit segment
+        ("13491234567", None, False),  # 1349 is not China Mobile
+        ("13312345678", None, False),  # China Telecom
+        ("13312345678", "in", True),  # ported in to China Mobile
+        ("13912345678", "out", False),  # ported away
+    ],
+)
+def test_scope(mobile, ported, ok):
+    if ok:
+        rules.check_scope(mobile, prefixes=PREFIXES, ported=ported)
+    else:
+        with pytest.raises(Refusal) as info:
+            rules.check_scope(mobile, prefixes=PREFIXES, ported=ported)
+        assert info.value.code == "out_of_scope"
+
+
+def test_ported_out_number_is_refused_with_a_detail_saying_so():
+    with pytest.raises(Refusal) as info:
+        rules.prepare_message(mobile="13900000001", content="x", data=data())
+    assert info.value.code == "out_of_scope"
+    assert "携号转网" in info.value.detail
+
+
+def test_ported_in_number_outside_the_segments_is_accepted():
+    assert rules.prepare_message(mobile="13300000001", content="您好", data=data()).mobile == "13300000001"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"mobile": "139"}, "invalid_mobile"),
+        ({"mobile": "13312345678", "content": "x"}, "out_of_scope"),
+        ({"mobile": "13900000002", "content": "x"}, "opted_out"),
+        ({"mobile": "13912345678", "template_code": "nope"}, "unknown_template"),
+        ({"mobile": "13912345678", "template_code": "pending", "params": {"x": "1"}}, "unknown_template"),
+        ({"mobile": "13912345678", "template_code": "disabled", "params": {"x": "1"}}, "unknown_template"),
+        ({"mobile": "13912345678", "template_code": "violation", "params": {"plate": "苏C1"}}, "template_params"),
+        ({"mobile": "13912345678", "template_code": "violation", "params": "x"}, "template_params"),
+        ({"mobile": "13912345678", "content": "   "}, "empty_content"),
+        ({"mobile": "13912345678", "content": None}, "empty_content"),
+        ({"mobile": "13912345678", "content": SIG}, "empty_content"),
+        ({"mobile": "13912345678", "content": "网上赌博"}, "forbidden_content"),
+        ({"mobile": "13912345678", "content": "visit CASINO now"}, "forbidden_content"),
+        ({"mobile": "13912345678", "content": "【别的单位】您好"}, "forbidden_content"),
+        ({"mobile": "13912345678", "content": "详见 http://evil.example/x"}, "link_not_allowed"),
+        ({"mobile": "13912345678", "content": "详见 www.evil.example"}, "link_not_allowed"),
+        ({"mobile": "13912345678", "content": "字" * 134}, "too_long"),
+    ],
+)
+def test_every_refusal_code(kwargs, code):
+    assert refusal_code(**kwargs) == code
+
+
+def test_free_content_needs_permission():
+    assert refusal_code(mobile="13912345678", content="您好", data=data(allow_free_content=False)) == (
+        "free_content_not_allowed"
+    )
+
+
+def test_template_params_detail_lists_names():
+    with pytest.raises(Refusal) as info:
+        rules.prepare_message(
+            mobile="13912345678", template_code="violation", params={"plate": "", "extra": "1"}, data=data()
+        )
+    assert info.value.code == "template_params"
+    assert "when" in info.value.detail and "extra" in info.value.detail and "plate" in info.value.detail
+
+
+def test_template_renders_with_signature_units_and_segments():
+    prepared = rules.prepare_message(
+        mobile="+8613912345678",
+        template_code="violation",
+        params={"plate": "苏C12345", "when": 20260101},
+        data=data(),
+    )
+    assert prepared.mobile == "13912345678"
+    assert prepared.content == SIG + "您的车辆苏C12345于20260101违法，请及时处理。"
+    assert prepared.units == 1 and prepared.segments == 1
+    assert prepared.template_code == "violation"
+
+
+@pytest.mark.parametrize(
+    ("body_chars", "units", "segments"),
+    [(63, 1, 1), (64, 2, 2), (127, 2, 2), (128, 2, 3), (134, 3, 3)],
+)
+def test_units_count_the_signature_and_segments_use_67_chars(body_chars, units, segments):
+    # The signature 【12123】 is 7 characters: 63 + 7 = 70 is one unit and one SMS; 71 needs two of each.
+    # Segments: 135 characters need 3 wire segments of 67 (the UDH) while billing counts 2 units of 70.
+    d = data(limits=Limits(signature=SIG, max_units=3))
+    prepared = rules.prepare_message(mobile="13912345678", content="字" * body_chars, data=d)
+    assert (prepared.units, prepared.segments) == (units, segments)
+
+
+def test_too_long_counts_the_signature():
+    d = data(limits=Limits(signature=SIG, max_units=1))
+    assert rules.prepare_message(mobile="13912345678", content="字" * 63, data=d).units == 1
+    assert refusal_code(mobile="13912345678", content="字" * 64, data=d) == "too_long"
+
+
+def test_own_signature_supplied_by_caller_is_not_doubled():
+    prepared = rules.prepare_message(mobile="13912345678", content=SIG + "您好", data=data())
+    assert prepared.content == SIG + "您好"
+
+
+def test_allowed_link_passes_case_insensitively():
+    prepared = rules.prepare_message(mobile="13912345678", content="详见 HTTPS://gab.122.gov.cn/a?b=1", data=data())
+    assert prepared.units == 1
+    assert rules.prepare_message(mobile="13912345678", template_code="plain", data=data()).text.startswith("请访问")
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [("{a}与{b}及{a}", ["a", "b"]), ("无参数", []), ("{{字面}}{x}", ["x"])],
+)
+def test_template_placeholders(text, names):
+    assert rules.template_placeholders(text) == names
+
+
+@pytest.mark.parametrize("text", ["{0}", "{a:>3}", "{a!r}", "{a", "{a.b}"])
+def test_template_placeholders_refuse_non_named(text):
+    with pytest.raises(ValueError):
+        rules.template_placeholders(text)
