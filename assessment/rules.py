@@ -101,7 +101,7 @@ class Clock:
     start: datetime
     limit: timedelta
     done_at: datetime | None
-    duty: str = ""  # the side whose duty it is (complaints: "police" / "carrier"; tickets: "carrier")
+    duty: str = "carrier"  # the side whose duty it is (fault tickets are always the carrier's)
 
     @property
     def deadline(self) -> datetime:
@@ -149,9 +149,9 @@ def ticket_clocks(
     """
     recovery = limits.recovery_severe if severity == "severe" else limits.recovery_minor
     return (
-        Clock("response", "响应", reported_at, limits.response, _first(responded_at, on_site_at, recovered_at), "carrier"),
-        Clock("on_site", "到场", reported_at, limits.on_site, _first(on_site_at, recovered_at), "carrier"),
-        Clock("recovery", "恢复", reported_at, recovery, recovered_at, "carrier"),
+        Clock("response", "响应", reported_at, limits.response, _first(responded_at, on_site_at, recovered_at)),
+        Clock("on_site", "到场", reported_at, limits.on_site, _first(on_site_at, recovered_at)),
+        Clock("recovery", "恢复", reported_at, recovery, recovered_at),
     )
 
 

@@ -1,14 +1,456 @@
-"""Writes in the assessment app that other apps call."""
+"""Writes in the assessment app. Billing calls `assessment_lock`; the sender `fault_ticket_open_automatic`;
+the carrier portal `fault_ticket_respond/arrive/recover` and `complaint_reply/pass/resolve`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assessment import rules, selectors
+from assessment.models import Assessment, AssessmentVersion, Complaint, FaultTicket, SlaBreach
+from assessment.rules import ClockState
+from contracts.models import Contract
+from contracts.selectors import contract_terms
+from sms_contract.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+SIGN_PERMISSION = "assessment.sign_assessment"
 
 
+# --- monthly assessment --------------------------------------------------------------------------
+
+
+def _field_error(field: str, message: str) -> ApplicationError:
+    """A 400 naming the field, shaped like the API's validation errors."""
+    return ApplicationError("invalid", message, extra={"errors": {field: [message]}})
+
+
+def _locked_error(assessment: Assessment) -> ApplicationError:
+    return ApplicationError(
+        "assessment_locked", f"{assessment.period} 的考核已用于已开具的结算单，不能再修改。", status_code=409
+    )
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    contract: Contract,
+    year: int,
+    month: int,
+    scores: Mapping[str, object],
+    reasons: Mapping[str, str] | None = None,
+    remarks: str = "",
+    change_reason: str = "",
+    by=None,
+    now: datetime | None = None,
+) -> Assessment:
+    """Create or change the month's assessment.
+
+    Scores are checked against the contract's Annex 3 scheme; a part below full needs a reason (a
+    confirmed suggestion brings its basis as the reason). A signed assessment changes only as a new
+    version with `change_reason` and must be signed again; a locked one never changes.
+    """
+    now = now or timezone.now()
+    if not 1 <= month <= 12:
+        raise _field_error("period", "月份应为 1-12。")
+    terms = contract_terms(contract)
+    assessment = Assessment.objects.select_for_update().filter(contract=contract, year=year, month=month).first()
+    if assessment is not None and assessment.state == Assessment.State.LOCKED:
+        raise _locked_error(assessment)
+    try:
+        sheet = rules.score_sheet(terms.parts, terms.ratio_bands, scores)
+    except rules.ScoreErrors as exc:
+        raise ApplicationError("invalid", "考核得分有误。", extra={"errors": exc.errors}) from exc
+
+    suggestions = selectors.assessment_suggestions(
+        contract_id=contract.pk, year=year, month=month, now=now, part_max={p.code: p.max for p in terms.parts}
+    )
+    part_max = {p.code: p.max for p in terms.parts}
+    given = {code: str(text or "").strip() for code, text in (reasons or {}).items() if code in sheet.scores}
+    for code, suggestion in suggestions.items():
+        if not given.get(code) and sheet.scores[code] == suggestion.score < part_max[code]:
+            given[code] = suggestion.basis  # confirming the suggestion: its basis is the reason
+    given = {code: text for code, text in given.items() if text}
+    errors = rules.reason_errors(terms.parts, sheet.scores, given)
+    errors |= {
+        f"reasons.{code}": [f"与系统建议分（{s.score}）不同，须填写理由。"]
+        for code, s in suggestions.items()
+        if sheet.scores[code] != s.score and not given.get(code)
+    }
+    if errors:
+        raise ApplicationError("invalid", "得分低于满分的部分须填写理由。", extra={"errors": errors})
+
+    revising = assessment is not None and assessment.state == Assessment.State.SIGNED
+    if revising and not change_reason.strip():
+        raise ApplicationError(
+            "change_reason_required",
+            "已签署的考核只能以新版本修订，须填写修订理由。",
+            extra={"errors": {"change_reason": ["修订已签署的考核须填写理由。"]}},
+        )
+    if assessment is None:
+        assessment = Assessment(contract=contract, year=year, month=month)
+    elif revising:
+        AssessmentVersion.objects.filter(assessment=assessment, version=assessment.version).update(superseded_at=now)
+        assessment.version += 1
+        assessment.state = Assessment.State.DRAFT
+        assessment.signed_by = None
+        assessment.signed_at = None
+        assessment.change_reason = change_reason.strip()
+    assessment.scores = sheet.scores
+    assessment.reasons = given
+    assessment.remarks = remarks
+    assessment.total = sheet.total
+    assessment.payment_ratio = sheet.payment_ratio
+    assessment.suggestions = {code: {"score": s.score, "basis": s.basis} for code, s in suggestions.items()}
+    assessment.overridden = [code for code, s in suggestions.items() if sheet.scores[code] != s.score]
+    assessment.recorded_by = by
+    if revising:
+        assessment._change_reason = change_reason.strip()  # simple_history's change reason
+    assessment.save()
+    return assessment
+
+
+@transaction.atomic
+def assessment_sign(*, assessment: Assessment, by, now: datetime | None = None) -> Assessment:
+    """Police staff sign the current version: who and when are recorded and the version is frozen."""
+    if not by.has_perm(SIGN_PERMISSION):
+        raise ApplicationError("permission_denied", "只有甲方考核人员可以签署考核。", status_code=403)
+    assessment = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    if assessment.state == Assessment.State.LOCKED:
+        raise _locked_error(assessment)
+    if assessment.state == Assessment.State.SIGNED:
+        raise ApplicationError(
+            "already_signed", f"{assessment.period} 的考核第 {assessment.version} 版已签署。", status_code=409
+        )
+    assessment.state = Assessment.State.SIGNED
+    assessment.signed_by = by
+    assessment.signed_at = now or timezone.now()
+    assessment.save()
+    AssessmentVersion.objects.create(
+        assessment=assessment,
+        version=assessment.version,
+        scores=assessment.scores,
+        reasons=assessment.reasons,
+        remarks=assessment.remarks,
+        total=assessment.total,
+        payment_ratio=assessment.payment_ratio,
+        change_reason=assessment.change_reason,
+        signed_by=by,
+        signed_at=assessment.signed_at,
+    )
+    return assessment
+
+
+@transaction.atomic
 def assessment_lock(*, assessment_id: int) -> None:
-    """Lock an assessment once an issued statement uses it. Interface stub: the assessment app fills this in."""
+    """Lock an assessment once an issued statement uses it (billing calls this). Idempotent; a draft
+    cannot be locked."""
+    assessment = Assessment.objects.select_for_update().get(pk=assessment_id)
+    if assessment.state == Assessment.State.LOCKED:
+        return
+    if assessment.state != Assessment.State.SIGNED:
+        raise ApplicationError(
+            "assessment_not_signed", f"{assessment.period} 的考核尚未签署，不能用于结算单。", status_code=409
+        )
+    assessment.state = Assessment.State.LOCKED
+    assessment.locked_at = timezone.now()
+    assessment.save(update_fields=["state", "locked_at", "updated_at"])
 
 
+# --- fault tickets -------------------------------------------------------------------------------
+
+
+def _check_moment(at: datetime, *, after: datetime, field: str, label: str, now: datetime) -> None:
+    if at < after:
+        raise ApplicationError(
+            "invalid", f"{label}不能早于报修/受理时间。", extra={"errors": {field: [f"{label}不能早于报修/受理时间。"]}}
+        )
+    if at > now + timedelta(minutes=5):
+        raise ApplicationError(
+            "invalid", f"{label}不能晚于当前时间。", extra={"errors": {field: [f"{label}不能晚于当前时间。"]}}
+        )
+
+
+@transaction.atomic
+def fault_ticket_open(
+    *,
+    contract: Contract,
+    reported_at: datetime,
+    reported_by: str,
+    severity: str,
+    description: str,
+    source: str = FaultTicket.Source.MANUAL,
+) -> FaultTicket:
+    if severity not in FaultTicket.Severity.values:
+        raise ApplicationError(
+            "invalid", "故障级别应为 minor 或 severe。", extra={"errors": {"severity": ["无效的故障级别。"]}}
+        )
+    if not description.strip():
+        raise _field_error("description", "请填写故障描述。")
+    ticket = FaultTicket.objects.create(
+        contract=contract,
+        reported_at=reported_at,
+        reported_by=reported_by,
+        severity=severity,
+        description=description.strip(),
+        source=source,
+    )
+    sla_check_ticket(ticket=ticket)
+    return ticket
+
+
+def _default_contract() -> Contract:
+    contract = Contract.objects.filter(terminated_on__isnull=True).order_by("-signed_on", "pk").first()
+    if contract is None:
+        raise ApplicationError("no_contract", "没有可关联故障单的有效合同。", status_code=409)
+    return contract
+
+
+@transaction.atomic
 def fault_ticket_open_automatic(
-    *, contract_id: int | None, severity: str, description: str, reported_at
-) -> None:
+    *, contract_id: int | None, severity: str, description: str, reported_at: datetime
+) -> FaultTicket:
     """Open a fault ticket on the gateway's behalf (every node down, or one down too long).
 
-    Interface stub: the assessment app fills this in.
+    While an automatic ticket with the same description is still open (not recovered) for the contract,
+    that one is returned and no second ticket is opened. Without a contract id, the latest contract in
+    force is used.
     """
+    contract = Contract.objects.get(pk=contract_id) if contract_id is not None else _default_contract()
+    existing = (
+        FaultTicket.objects.select_for_update()
+        .filter(
+            contract=contract,
+            source=FaultTicket.Source.AUTOMATIC,
+            description=description.strip(),
+            recovered_at__isnull=True,
+        )
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return fault_ticket_open(
+        contract=contract,
+        reported_at=reported_at,
+        reported_by="网关自动报修",
+        severity=severity,
+        description=description,
+        source=FaultTicket.Source.AUTOMATIC,
+    )
+
+
+def _ticket_step(ticket: FaultTicket, field: str, label: str, at: datetime | None, **extra: str) -> FaultTicket:
+    now = timezone.now()
+    ticket = FaultTicket.objects.select_for_update().get(pk=ticket.pk)
+    if getattr(ticket, field) is not None:
+        raise ApplicationError("already_recorded", f"{ticket}的{label}已记录。", status_code=409)
+    at = at or now
+    _check_moment(at, after=ticket.reported_at, field=field, label=label, now=now)
+    setattr(ticket, field, at)
+    for name, value in extra.items():
+        setattr(ticket, name, value)
+    ticket.save()
+    sla_check_ticket(ticket=ticket, now=now)
+    return ticket
+
+
+@transaction.atomic
+def fault_ticket_respond(*, ticket: FaultTicket, at: datetime | None = None) -> FaultTicket:
+    """The carrier acknowledges the report (response clock)."""
+    return _ticket_step(ticket, "responded_at", "响应时间", at)
+
+
+@transaction.atomic
+def fault_ticket_arrive(*, ticket: FaultTicket, at: datetime | None = None) -> FaultTicket:
+    """The carrier's engineer is on site (2-hour clock)."""
+    return _ticket_step(ticket, "on_site_at", "到达现场时间", at)
+
+
+@transaction.atomic
+def fault_ticket_recover(
+    *, ticket: FaultTicket, at: datetime | None = None, cause: str = "", solution: str = ""
+) -> FaultTicket:
+    """Service restored (4 h minor / 24 h severe clock), with the cause and the solution."""
+    return _ticket_step(ticket, "recovered_at", "恢复时间", at, cause=cause.strip(), solution=solution.strip())
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def complaint_open(
+    *,
+    contract: Contract,
+    received_at: datetime,
+    received_by: str,
+    subject: str,
+    channel: str = Complaint.Channel.PHONE,
+    complainant_mobile: str = "",
+    responsible_side: str = Complaint.Responsibility.UNKNOWN,
+    assessment_part: str = Complaint.Part.OPS_TIMELINESS,
+) -> Complaint:
+    complaint = Complaint(
+        contract=contract,
+        received_at=received_at,
+        received_by=received_by,
+        subject=subject.strip(),
+        channel=channel,
+        complainant_mobile=complainant_mobile.strip(),
+        responsible_side=responsible_side,
+        assessment_part=assessment_part,
+    )
+    _full_clean(complaint)
+    complaint.save()
+    sla_check_complaint(complaint=complaint)
+    return complaint
+
+
+def _full_clean(obj) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.full_clean(exclude=["contract"])
+    except ValidationError as exc:
+        raise ApplicationError("invalid", "投诉信息有误。", extra={"errors": exc.message_dict}) from exc
+
+
+def _complaint_step(complaint: Complaint, field: str, label: str, at: datetime | None, **extra: str) -> Complaint:
+    now = timezone.now()
+    complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if getattr(complaint, field) is not None:
+        raise ApplicationError("already_recorded", f"{complaint}的{label}已记录。", status_code=409)
+    at = at or now
+    _check_moment(at, after=complaint.received_at, field=field, label=label, now=now)
+    setattr(complaint, field, at)
+    for name, value in extra.items():
+        if value:
+            setattr(complaint, name, value)
+    _full_clean(complaint)
+    complaint.save()
+    sla_check_complaint(complaint=complaint, now=now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_reply(*, complaint: Complaint, at: datetime | None = None) -> Complaint:
+    """First reply to the complainant or to the side that passed it on (4.4.1)."""
+    return _complaint_step(complaint, "first_reply_at", "初步回复时间", at)
+
+
+@transaction.atomic
+def complaint_pass(*, complaint: Complaint, at: datetime | None = None, responsible_side: str = "") -> Complaint:
+    """The receiving side contacts the other side / passes the complaint on (4.4.1-4.4.3)."""
+    return _complaint_step(complaint, "passed_at", "联系/转交对方时间", at, responsible_side=responsible_side)
+
+
+@transaction.atomic
+def complaint_resolve(
+    *, complaint: Complaint, outcome: str, at: datetime | None = None, responsible_side: str = ""
+) -> Complaint:
+    """The complaint is settled; the outcome records the answer and, finally, whose problem it was."""
+    if not outcome.strip():
+        raise _field_error("outcome", "请填写处理结果。")
+    return _complaint_step(
+        complaint, "resolved_at", "解决时间", at, outcome=outcome.strip(), responsible_side=responsible_side
+    )
+
+
+# --- SLA breaches --------------------------------------------------------------------------------
+
+
+def _record_breaches(clocks, *, now: datetime, **owner) -> list[SlaBreach]:
+    created = []
+    for clock in clocks:
+        if clock.state(now) != ClockState.BREACHED:
+            continue
+        if SlaBreach.objects.filter(clock=clock.code, **owner).exists():
+            continue
+        try:
+            with transaction.atomic():
+                breach = SlaBreach.objects.create(
+                    clock=clock.code,
+                    clock_label=clock.label,
+                    duty=clock.duty,
+                    deadline=clock.deadline,
+                    detected_at=now,
+                    **owner,
+                )
+        except IntegrityError:  # another worker recorded it first
+            continue
+        created.append(breach)
+        transaction.on_commit(lambda pk=breach.pk: _queue_notify(pk))
+    return created
+
+
+def _queue_notify(breach_id: int) -> None:
+    from assessment.tasks import sla_breach_notify_task
+
+    sla_breach_notify_task.delay(breach_id)
+
+
+def sla_check_ticket(*, ticket: FaultTicket, now: datetime | None = None) -> list[SlaBreach]:
+    return _record_breaches(selectors.fault_ticket_clocks(ticket), now=now or timezone.now(), ticket=ticket)
+
+
+def sla_check_complaint(*, complaint: Complaint, now: datetime | None = None) -> list[SlaBreach]:
+    return _record_breaches(selectors.complaint_clocks(complaint), now=now or timezone.now(), complaint=complaint)
+
+
+@transaction.atomic
+def sla_check(*, now: datetime | None = None) -> list[SlaBreach]:
+    """Record every newly breached clock once (the beat task runs this every few minutes)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=40)
+    created: list[SlaBreach] = []
+    for ticket in FaultTicket.objects.filter(reported_at__gte=since) | selectors.fault_ticket_list_open():
+        created += sla_check_ticket(ticket=ticket, now=now)
+    for complaint in Complaint.objects.filter(received_at__gte=since):
+        created += sla_check_complaint(complaint=complaint, now=now)
+    for pk in SlaBreach.objects.filter(emailed_at__isnull=True, detected_at__lt=now).values_list("pk", flat=True):
+        transaction.on_commit(lambda pk=pk: _queue_notify(pk))
+    return created
+
+
+def police_staff_emails() -> list[str]:
+    users = get_user_model().objects.filter(groups__name="police_staff", is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+@transaction.atomic
+def sla_breach_notify(*, breach_id: int) -> bool:
+    """E-mail police staff about one breach, once. Returns whether a mail went out now."""
+    breach = SlaBreach.objects.select_for_update().select_related("ticket", "complaint").get(pk=breach_id)
+    if breach.emailed_at is not None:
+        return False
+    recipients = police_staff_emails()
+    if not recipients:
+        logger.warning("SLA breach %s: no police staff with an e-mail address to notify", breach.pk)
+        return False
+    subject_of = breach.ticket or breach.complaint
+    local_deadline = timezone.localtime(breach.deadline).strftime("%Y-%m-%d %H:%M")
+    body = (
+        f"{subject_of}的“{breach.clock_label}”时限已超时（截止 {local_deadline}）。\n"
+        f"责任方：{breach.get_duty_display()}。\n"
+        f"{subject_of.description if breach.ticket else subject_of.subject}\n"
+        "请在管理后台“考核 › 超时提醒”中查看。"
+    )
+    send_mail(f"[12123短信] {subject_of} {breach.clock_label}超时", body, settings.DEFAULT_FROM_EMAIL, recipients)
+    breach.emailed_at = timezone.now()
+    breach.save(update_fields=["emailed_at"])
+    return True
+
+
+@transaction.atomic
+def sla_breach_acknowledge(*, breach: SlaBreach, by) -> None:
+    if breach.acknowledged_at is None:
+        breach.acknowledged_at = timezone.now()
+        breach.acknowledged_by = by
+        breach.save(update_fields=["acknowledged_at", "acknowledged_by"])

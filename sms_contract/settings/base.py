@@ -194,3 +194,35 @@ LOGGING = {
 # --- The gateway ------------------------------------------------------------------
 # Simulated carrier nodes for the demo (`make run`); production lists real nodes in the admin.
 GATEWAY_SIMULATED_NODES = env.int("GATEWAY_SIMULATED_NODES", default=2)
+
+# --- Assessment (Annex 3, clause 4.4): SLA clocks and suggested scores (docs/adr/0020) -----------
+# Fault tickets: response "at once" (minutes), on site 2 h, recovery 4 h minor / 24 h severe.
+ASSESSMENT_RESPONSE_MINUTES = env.int("ASSESSMENT_RESPONSE_MINUTES", default=15)
+ASSESSMENT_ON_SITE_MINUTES = env.int("ASSESSMENT_ON_SITE_MINUTES", default=120)
+ASSESSMENT_RECOVERY_MINOR_MINUTES = env.int("ASSESSMENT_RECOVERY_MINOR_MINUTES", default=240)
+ASSESSMENT_RECOVERY_SEVERE_MINUTES = env.int("ASSESSMENT_RECOVERY_SEVERE_MINUTES", default=1440)
+# Complaints (4.4.1-4.4.3): contact the other side / first reply within one hour.
+ASSESSMENT_COMPLAINT_CONTACT_MINUTES = env.int("ASSESSMENT_COMPLAINT_CONTACT_MINUTES", default=60)
+ASSESSMENT_COMPLAINT_REPLY_MINUTES = env.int("ASSESSMENT_COMPLAINT_REPLY_MINUTES", default=60)
+# Suggested scores: points off per breached ticket clock (part 3), per complaint that was the
+# carrier's fault and per complaint clock the carrier broke (parts 2.1/2.2).
+ASSESSMENT_EMERGENCY_BREACH_DEDUCTION = env.int("ASSESSMENT_EMERGENCY_BREACH_DEDUCTION", default=5)
+ASSESSMENT_COMPLAINT_FAULT_DEDUCTION = env.int("ASSESSMENT_COMPLAINT_FAULT_DEDUCTION", default=3)
+ASSESSMENT_COMPLAINT_BREACH_DEDUCTION = env.int("ASSESSMENT_COMPLAINT_BREACH_DEDUCTION", default=2)
+# How often the beat task `assessment.tasks.sla_check_task` looks for breached clocks.
+ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5)
+
+# --- The sender (gateway: `manage.py runsender`) ----------------------------------
+GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
+GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=120)
+GATEWAY_SENDER_POLL_SECONDS = env.float("GATEWAY_SENDER_POLL_SECONDS", default=1.0)
+GATEWAY_NODE_PROBATION_SECONDS = env.float("GATEWAY_NODE_PROBATION_SECONDS", default=10.0)
+GATEWAY_NODE_RAMP_SECONDS = env.float("GATEWAY_NODE_RAMP_SECONDS", default=30.0)
+# A node whose share of refused or throttled (result 8) answers over 10 s exceeds this loses its traffic.
+GATEWAY_NODE_MAX_ERROR_RATE = env.float("GATEWAY_NODE_MAX_ERROR_RATE", default=0.5)
+GATEWAY_NODE_DOWN_TICKET_SECONDS = env.int("GATEWAY_NODE_DOWN_TICKET_SECONDS", default=600)
+GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", default=30)
+# What to do with a submit whose answer was lost: "resend" (another node, marked possible duplicate) or "fail".
+GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
+GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
+GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
