@@ -338,3 +338,81 @@ class DailyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.accepted_units}"
+
+
+# --- sender ---
+class NodeStateChange(models.Model):
+    """A node's health as one sender process saw it change. `month_evidence` reads this to compute the
+    time with fewer than two healthy nodes (3.2.4)."""
+
+    node = models.ForeignKey(CarrierNode, on_delete=models.CASCADE, related_name="state_changes")
+    at = models.DateTimeField(_("时间"))
+    healthy = models.BooleanField(_("可用"))
+    state = models.CharField(_("状态"), max_length=20)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    sender = models.CharField(_("发送进程"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("节点状态变化")
+        verbose_name_plural = _("节点状态变化")
+        indexes = [models.Index(fields=["at"], name="nodestate_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.state} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class UnmatchedReport(models.Model):
+    """A status report whose Msg_Id matched no segment we sent, kept for inspection."""
+
+    carrier_msg_id = models.BigIntegerField(_("运营商 Msg_Id（二进制补码存储）"))
+    stat = models.CharField(_("状态"), max_length=16)
+    mobile = models.CharField(_("手机号码"), max_length=21, blank=True)
+    node = models.ForeignKey(CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    submit_time = models.CharField(max_length=10, blank=True)
+    done_time = models.CharField(max_length=10, blank=True)
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        verbose_name = _("未匹配的状态报告")
+        verbose_name_plural = _("未匹配的状态报告")
+        indexes = [models.Index(fields=["carrier_msg_id"], name="unmatched_msgid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_msg_id} {self.stat}"
+
+
+class UplinkMessage(models.Model):
+    """An uplink (MO) text from a subscriber; TD/T/退订 opt the subscriber out (4.3)."""
+
+    mobile = models.CharField(_("手机号码"), max_length=21)
+    dest_id = models.CharField(_("目的号码"), max_length=21, blank=True)
+    text = models.TextField(_("内容"), blank=True)
+    node = models.ForeignKey(CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    opt_out = models.BooleanField(_("退订指令"), default=False)
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        verbose_name = _("上行短信")
+        verbose_name_plural = _("上行短信")
+        indexes = [models.Index(fields=["received_at"], name="uplink_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.text[:20]}"
+
+
+# --- api ---
+class ApiNonce(models.Model):
+    """A request nonce seen recently (HMAC replay protection when no Redis is configured)."""
+
+    key_id = models.CharField(max_length=40)
+    nonce = models.CharField(max_length=64)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("请求随机数")
+        verbose_name_plural = _("请求随机数")
+        constraints = [models.UniqueConstraint(fields=["key_id", "nonce"], name="apinonce_unique")]
+        indexes = [models.Index(fields=["seen_at"], name="apinonce_seen_idx")]
+
+    def __str__(self) -> str:
+        return self.nonce

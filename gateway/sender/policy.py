@@ -1,0 +1,138 @@
+"""Pure node health policy: which nodes get traffic, and how much. No I/O; callers pass `now`
+(monotonic seconds).
+
+A node is DOWN when its session is not connected, or when too many of its recent answers were refusals or
+flow control (result 8). A DOWN node that is connected again enters PROBATION (no traffic) for
+`probation_seconds`, then UP with a share of its weight that ramps from `ramp_floor` to 1 over
+`ramp_seconds`. A node DOWN for misbehaving stays down for a cool-down that doubles with each relapse.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class NodeState(Enum):
+    UP = "up"
+    PROBATION = "probation"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    probation_seconds: float = 10.0
+    ramp_seconds: float = 30.0
+    ramp_floor: float = 0.1
+    error_window_seconds: float = 10.0
+    max_error_rate: float = 0.5
+    min_samples: int = 20
+    cooldown_cap_seconds: float = 300.0
+
+
+@dataclass(slots=True)
+class NodeHealth:
+    """Mutable health of one node; change it only through the functions below."""
+
+    name: str
+    state: NodeState = NodeState.DOWN
+    since: float = 0.0
+    connected: bool = False
+    reason: str = "not connected yet"
+    relapses: int = 0
+    ever_up: bool = False
+    held_until: float = 0.0  # DOWN for misbehaving: no traffic before this even when connected
+    samples: deque[tuple[float, bool]] = field(default_factory=deque)  # (when, was_error)
+
+    @property
+    def healthy(self) -> bool:
+        return self.state is NodeState.UP
+
+
+def _set(health: NodeHealth, state: NodeState, now: float, reason: str) -> bool:
+    if health.state is state:
+        return False
+    health.state, health.since, health.reason = state, now, reason
+    return True
+
+
+def on_connected(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
+    """The session logged in. First connection: UP at once; after an outage: PROBATION. True if changed."""
+    health.connected = True
+    health.samples.clear()
+    if not health.ever_up:
+        health.ever_up = True
+        return _set(health, NodeState.UP, now - cfg.ramp_seconds, "connected")  # full weight at once
+    return _set(health, NodeState.PROBATION, now, "reconnected")
+
+
+def on_disconnected(health: NodeHealth, now: float, reason: str) -> bool:
+    health.connected = False
+    return _set(health, NodeState.DOWN, now, reason)
+
+
+def on_answer(health: NodeHealth, now: float, error: bool, cfg: PolicyConfig) -> bool:
+    """Record one submit answer (error: refused or throttled). Too many errors in the window: DOWN."""
+    samples = health.samples
+    samples.append((now, error))
+    horizon = now - cfg.error_window_seconds
+    while samples and samples[0][0] < horizon:
+        samples.popleft()
+    if health.state is not NodeState.UP or len(samples) < cfg.min_samples:
+        return False
+    errors = sum(1 for _, was_error in samples if was_error)
+    if errors / len(samples) <= cfg.max_error_rate:
+        return False
+    health.relapses += 1
+    cooldown = min(cfg.cooldown_cap_seconds, cfg.probation_seconds * 2 ** (health.relapses - 1))
+    health.held_until = now + cooldown
+    samples.clear()
+    return _set(health, NodeState.DOWN, now, f"{errors} of the last answers refused or throttled")
+
+
+def tick(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
+    """Advance timers: DOWN (held) -> PROBATION when connected and the hold ended; PROBATION -> UP."""
+    if health.state is NodeState.DOWN and health.connected and now >= health.held_until:
+        return _set(health, NodeState.PROBATION, now, "behaving again")
+    if health.state is NodeState.PROBATION and now - health.since >= cfg.probation_seconds:
+        if health.relapses and now - health.since >= cfg.probation_seconds + cfg.cooldown_cap_seconds:
+            health.relapses = 0
+        return _set(health, NodeState.UP, now, "probation over")
+    return False
+
+
+def traffic_share(health: NodeHealth, now: float, cfg: PolicyConfig) -> float:
+    """The fraction (0..1) of its weight a node gets now."""
+    if health.state is not NodeState.UP:
+        return 0.0
+    if cfg.ramp_seconds <= 0:
+        return 1.0
+    progress = (now - health.since) / cfg.ramp_seconds
+    return max(cfg.ramp_floor, min(1.0, cfg.ramp_floor + (1 - cfg.ramp_floor) * progress))
+
+
+class WeightedPicker:
+    """Smooth weighted round-robin (nginx): spreads picks in proportion to the current weights."""
+
+    __slots__ = ("_current",)
+
+    def __init__(self) -> None:
+        self._current: dict[str, float] = {}
+
+    def pick(self, weights: dict[str, float]) -> str | None:
+        """One name among those with weight > 0, or None if there is none."""
+        total = 0.0
+        best: str | None = None
+        current = self._current
+        for name, weight in weights.items():
+            if weight <= 0:
+                continue
+            value = current.get(name, 0.0) + weight
+            current[name] = value
+            total += weight
+            if best is None or value > current[best]:
+                best = name
+        if best is not None:
+            current[best] -= total
+        return best

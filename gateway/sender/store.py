@@ -1,0 +1,408 @@
+"""The database side of the sender: claims with leases, bulk writes of submit answers and status reports,
+uplink messages, daily counts and node state changes. Synchronous Django code; the async runner calls it
+in a worker thread. Writes are batched: one claim per ~1,000 messages, a handful of statements per batch.
+
+On PostgreSQL claims use `SELECT ... FOR UPDATE SKIP LOCKED` over the partial index of queued rows, so any
+number of sender processes share the queue without sending anything twice. On SQLite (the demo) row locks
+do not exist: run one sender there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from gateway.models import (
+    DailyCount,
+    Message,
+    MessageSegment,
+    NodeStateChange,
+    OptOut,
+    UnmatchedReport,
+    UplinkMessage,
+)
+from gateway.msgid_store import to_db
+from gateway.sender import rules
+from sms_contract.masking import mask_mobile
+
+log = logging.getLogger("gateway.sender")
+
+QUEUED = Message.Status.QUEUED
+SUBMITTED = Message.Status.SUBMITTED
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message this sender holds a lease on."""
+
+    id: int
+    contract_id: int
+    notice_type_id: int | None
+    mobile: str
+    content: str
+    src_id: str
+    units: int
+    segments: int
+    valid_until: datetime
+    lease_until: datetime
+    possible_duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentAnswer:
+    pk_number: int
+    msg_id: int  # unsigned 64-bit
+    result: int
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one claimed message.
+
+    kind: "accepted" (every segment result 0), "refused" (a segment refused: final failure), "released"
+    (give it back to the queue), "expired" (validity ran out while we tried), "ambiguous_failed" (answer lost
+    and the policy says fail). `earlier` holds segments of earlier ambiguous attempts (node_id, answer, at).
+    """
+
+    message: Claimed
+    kind: str
+    node_id: int | None = None
+    segments: list[SegmentAnswer] = field(default_factory=list)
+    possible_duplicate: bool = False
+    earlier: list[tuple[int, SegmentAnswer, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIn:
+    msg_id: int
+    stat: str
+    mobile: str
+    node_id: int | None
+    submit_time: str = ""
+    done_time: str = ""
+
+
+# ----------------------------------------------------------------------------- claims
+def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
+    """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
+
+    Messages already past their validity are marked `expired` here instead of being returned, so nothing is
+    sent late after an outage.
+    """
+    lease_until = now + timedelta(seconds=lease_seconds)
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=QUEUED)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("id")
+            .values_list(
+                "id",
+                "contract_id",
+                "notice_type_id",
+                "mobile",
+                "content",
+                "src_id",
+                "units",
+                "segments",
+                "valid_until",
+                "possible_duplicate",
+            )[:limit]
+        )
+        if not rows:
+            return []
+        expired = [row[0] for row in rows if row[8] <= now]
+        live = [row for row in rows if row[8] > now]
+        if expired:
+            Message.objects.filter(id__in=expired).update(
+                status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
+            )
+            for message_id in expired:
+                log.info("message %s expired before it could be sent", message_id)
+        if live:
+            Message.objects.filter(id__in=[row[0] for row in live]).update(
+                lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
+            )
+    return [Claimed(*row[:9], lease_until, row[9]) for row in live]
+
+
+def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
+    """Mark queued messages past their validity `expired` (lease free or expired). Returns how many."""
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=QUEUED, valid_until__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            Message.objects.filter(id__in=ids).update(
+                status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
+            )
+    for message_id in ids:
+        log.info("message %s expired before it could be sent", message_id)
+    return len(ids)
+
+
+# ----------------------------------------------------------------------------- submit answers
+def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) -> None:
+    """Write a batch of outcomes: segments (bulk insert), message statuses (one UPDATE per group), daily
+    counts (one upsert per day/notice type/node) and one log line per message."""
+    if not outcomes:
+        return
+    segments: list[MessageSegment] = []
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    day = rules.counting_day(now)
+    lines: list[str] = []
+    for out in outcomes:
+        msg = out.message
+        for node_id, answer, at in out.earlier:
+            segments.append(_segment(msg.id, node_id, answer, at))
+        if out.kind == "accepted":
+            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+            groups[("accepted", out.node_id, out.possible_duplicate)].append(msg.id)
+            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+            counts[key]["accepted_messages"] += 1
+            counts[key]["accepted_units"] += msg.units
+            ids = ",".join(str(a.msg_id) for a in out.segments)
+            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
+        elif out.kind == "refused":
+            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+            code = next((a.result for a in out.segments if a.result != 0), 0)
+            groups[("refused", out.node_id, rules.refusal_stat(code))].append(msg.id)
+            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+            counts[key]["failed_messages"] += 1
+            counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
+            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
+        elif out.kind in ("released", "expired", "ambiguous_failed"):
+            groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
+            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
+        else:
+            raise ValueError(f"unknown outcome {out.kind!r}")
+    with transaction.atomic():
+        if segments:
+            MessageSegment.objects.bulk_create(segments, batch_size=2000)
+        for (kind, node_id, extra), ids in groups.items():
+            qs = Message.objects.filter(id__in=ids, status=QUEUED)
+            if kind == "accepted":
+                qs.update(
+                    status=SUBMITTED,
+                    node_id=node_id,
+                    submitted_at=now,
+                    possible_duplicate=extra,
+                    lease_owner="",
+                    lease_until=None,
+                )
+            elif kind == "refused":
+                qs.update(
+                    status=Message.Status.FAILED,
+                    node_id=node_id,
+                    stat=extra,
+                    finished_at=now,
+                    lease_owner="",
+                    lease_until=None,
+                )
+            elif kind == "released":
+                qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
+            elif kind == "expired":
+                qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
+            else:  # ambiguous_failed
+                qs.update(
+                    status=Message.Status.FAILED,
+                    stat="AMBIGUOUS",
+                    possible_duplicate=True,
+                    finished_at=now,
+                    lease_owner="",
+                    lease_until=None,
+                )
+        daily_counts_add(counts)
+    for line in lines:
+        log.info(line)
+
+
+def _segment(message_id: int, node_id: int | None, answer: SegmentAnswer, at: datetime) -> MessageSegment:
+    return MessageSegment(
+        message_id=message_id,
+        pk_number=answer.pk_number,
+        carrier_msg_id=to_db(answer.msg_id),
+        node_id=node_id,
+        result=answer.result,
+        submitted_at=at,
+    )
+
+
+# ----------------------------------------------------------------------------- status reports
+def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[ReportIn]:
+    """Apply status reports to segments and messages; returns the reports that matched no segment (the
+    caller retries them a little later, since a report can overtake the write of its SUBMIT_RESP).
+
+    A message becomes `delivered` when every segment of its last submission reported DELIVRD, `failed` with
+    the code as soon as one segment reports anything else. Message rows are locked in id order first, so two
+    senders handling reports for segments of the same message see each other's writes.
+    """
+    if not reports:
+        return []
+    by_id: dict[int, list[ReportIn]] = defaultdict(list)
+    for report in reports:
+        by_id[to_db(report.msg_id)].append(report)
+    unmatched: list[ReportIn] = []
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lines: list[str] = []
+    with transaction.atomic():
+        found: dict[int, tuple[int, int, datetime]] = {}
+        for seg_id, db_id, message_id, submitted_at in MessageSegment.objects.filter(
+            carrier_msg_id__in=list(by_id)
+        ).values_list("id", "carrier_msg_id", "message_id", "submitted_at"):
+            if db_id not in found or submitted_at > found[db_id][2]:  # the same id twice: the latest send
+                found[db_id] = (seg_id, message_id, submitted_at)
+        for db_id, items in by_id.items():
+            if db_id not in found:
+                unmatched.extend(items)
+        if not found:
+            return unmatched
+        message_ids = sorted({message_id for _, message_id, _ in found.values()})
+        messages = {
+            row[0]: row
+            for row in Message.objects.select_for_update()
+            .filter(id__in=message_ids)
+            .order_by("id")
+            .values_list(
+                "id", "status", "submitted_at", "segments", "units", "contract_id", "notice_type_id", "node_id"
+            )
+        }
+        by_stat: dict[str, list[int]] = defaultdict(list)
+        for db_id, (seg_id, _, _) in found.items():
+            by_stat[by_id[db_id][-1].stat[:16]].append(seg_id)
+        for stat, seg_ids in by_stat.items():
+            MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+        pending = [m for m in messages.values() if m[1] == SUBMITTED]
+        stats: dict[int, list[str]] = defaultdict(list)
+        last_sent = {m[0]: m[2] for m in pending}
+        if pending:
+            for message_id, stat, submitted_at in MessageSegment.objects.filter(
+                message_id__in=list(last_sent)
+            ).values_list("message_id", "stat", "submitted_at"):
+                if submitted_at == last_sent[message_id]:  # segments of earlier (ambiguous) sends do not count
+                    stats[message_id].append(stat)
+        delivered: list[int] = []
+        failed: dict[str, list[int]] = defaultdict(list)
+        for m in pending:
+            outcome = rules.message_outcome(stats[m[0]], m[3])
+            if outcome is None:
+                continue
+            key = (m[5], rules.counting_day(m[2]), m[6], m[7])
+            if outcome[0] == "delivered":
+                delivered.append(m[0])
+                counts[key]["delivered_messages"] += 1
+                counts[key]["delivered_units"] += m[4]
+            else:
+                failed[outcome[1]].append(m[0])
+                counts[key]["failed_messages"] += 1
+            lines.append(f"message {m[0]} {outcome[0]} ({outcome[1]})")
+        if delivered:
+            Message.objects.filter(id__in=delivered).update(
+                status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now
+            )
+        for stat, ids in failed.items():
+            Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
+        daily_counts_add(counts)
+    for line in lines:
+        log.info(line)
+    return unmatched
+
+
+def unmatched_reports_keep(*, reports: Iterable[ReportIn], now: datetime) -> int:
+    rows = [
+        UnmatchedReport(
+            carrier_msg_id=to_db(r.msg_id),
+            stat=r.stat[:16],
+            mobile=r.mobile[:21],
+            node_id=r.node_id,
+            submit_time=r.submit_time[:10],
+            done_time=r.done_time[:10],
+            received_at=now,
+        )
+        for r in reports
+    ]
+    UnmatchedReport.objects.bulk_create(rows)
+    for r in rows:
+        log.warning("status report %s (%s) for %s matched no message", r.carrier_msg_id, r.stat, mask_mobile(r.mobile))
+    return len(rows)
+
+
+# ----------------------------------------------------------------------------- uplink
+def uplink_record(*, src: str, dest_id: str, text: str, node_id: int | None, now: datetime) -> bool:
+    """Log an uplink text; TD / T / 退订 opts the subscriber out (source `mo`). Returns True for an opt-out."""
+    mobile = rules.normalise_mobile(src)
+    opt_out = rules.is_opt_out(text)
+    with transaction.atomic():
+        UplinkMessage.objects.create(
+            mobile=mobile, dest_id=dest_id[:21], text=text, node_id=node_id, opt_out=opt_out, received_at=now
+        )
+        if opt_out:
+            OptOut.objects.update_or_create(
+                mobile=mobile, defaults={"opted_out": True, "since": now, "source": OptOut.Source.MO}
+            )
+    if opt_out:
+        log.info("subscriber %s opted out by uplink %r", mask_mobile(mobile), text.strip())
+    else:
+        log.info("uplink from %s to %s logged", mask_mobile(mobile), dest_id)
+    return opt_out
+
+
+# ----------------------------------------------------------------------------- node states
+def node_state_record(*, node_id: int, healthy: bool, state: str, reason: str, sender: str, at: datetime) -> None:
+    NodeStateChange.objects.create(
+        node_id=node_id, healthy=healthy, state=state, reason=reason[:200], sender=sender[:64], at=at
+    )
+    log.info("node %s is %s: %s", node_id, state, reason)
+
+
+# ----------------------------------------------------------------------------- daily counts
+_COUNT_FIELDS = (
+    "accepted_messages",
+    "accepted_units",
+    "delivered_messages",
+    "delivered_units",
+    "failed_messages",
+    "refused_segments",
+)
+
+
+def daily_counts_add(counts: dict[tuple, dict[str, int]]) -> None:
+    """Add to the daily counts keyed (contract_id, day, notice_type_id, node_id). Keys go in sorted order so
+    concurrent senders cannot deadlock. PostgreSQL: one INSERT ... ON CONFLICT DO UPDATE; elsewhere an
+    UPDATE with F() and an INSERT when nothing was there (run inside the caller's transaction)."""
+    if not counts:
+        return
+    keys = sorted(counts, key=lambda k: (k[0], k[1], k[2] or 0, k[3] or 0))
+    if connection.vendor == "postgresql":
+        rows = [(*key, *(counts[key].get(f, 0) for f in _COUNT_FIELDS)) for key in keys]
+        table = DailyCount._meta.db_table
+        cols = ", ".join(_COUNT_FIELDS)
+        updates = ", ".join(f"{f} = {table}.{f} + EXCLUDED.{f}" for f in _COUNT_FIELDS)
+        placeholders = ", ".join(["%s"] * (4 + len(_COUNT_FIELDS)))
+        sql = (
+            f"INSERT INTO {table} (contract_id, day, notice_type_id, node_id, {cols}) VALUES ({placeholders}) "  # noqa: S608
+            f"ON CONFLICT (contract_id, day, notice_type_id, node_id) DO UPDATE SET {updates}"
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        return
+    for key in keys:
+        contract_id, day, notice_type_id, node_id = key
+        deltas = {f: v for f, v in counts[key].items() if v}
+        if not deltas:
+            continue
+        lookup = {"contract_id": contract_id, "day": day, "notice_type_id": notice_type_id, "node_id": node_id}
+        updated = DailyCount.objects.filter(**lookup).update(**{f: F(f) + v for f, v in deltas.items()})
+        if not updated:
+            DailyCount.objects.create(**lookup, **deltas)

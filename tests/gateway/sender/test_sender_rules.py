@@ -1,0 +1,131 @@
+"""Pure parts of the sender: Msg_Id storage, message outcome, opt-out words, the node health policy."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from gateway.msgid_store import from_db, to_db
+from gateway.sender import rules
+from gateway.sender.policy import (
+    NodeHealth,
+    NodeState,
+    PolicyConfig,
+    WeightedPicker,
+    on_answer,
+    on_connected,
+    on_disconnected,
+    tick,
+    traffic_share,
+)
+
+
+@pytest.mark.parametrize("value", [0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0x8123456789ABCDEF])
+def test_msgid_round_trips_through_signed_bigint(value):
+    stored = to_db(value)
+    assert -(2**63) <= stored < 2**63
+    assert from_db(stored) == value
+
+
+def test_msgid_outside_64_bits_is_refused():
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
+        to_db(2**64)
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
+        to_db(-1)
+
+
+@pytest.mark.parametrize(
+    ("stats", "expected", "outcome"),
+    [
+        (["DELIVRD"], 1, ("delivered", "DELIVRD")),
+        (["DELIVRD", ""], 2, None),
+        (["DELIVRD"], 2, None),
+        (["DELIVRD", "DELIVRD", "DELIVRD"], 3, ("delivered", "DELIVRD")),
+        (["DELIVRD", "UNDELIV"], 2, ("failed", "UNDELIV")),
+        (["", "EXPIRED"], 2, ("failed", "EXPIRED")),
+        ([], 1, None),
+    ],
+)
+def test_message_outcome_needs_every_segment_delivered(stats, expected, outcome):
+    assert rules.message_outcome(stats, expected) == outcome
+
+
+@pytest.mark.parametrize("text", ["TD", "td", " T ", "t", "退订", "  退订\n", "Td"])
+def test_opt_out_words(text):
+    assert rules.is_opt_out(text) is True
+
+
+@pytest.mark.parametrize("text", ["TDD", "退订吧", "好的", "", "T D"])
+def test_other_uplink_texts_do_not_opt_out(text):
+    assert rules.is_opt_out(text) is False
+
+
+def test_counting_day_is_shanghai():
+    assert rules.counting_day(datetime(2026, 1, 31, 16, 30, tzinfo=UTC)) == date(2026, 2, 1)
+    assert rules.counting_day(datetime(2026, 1, 31, 15, 59, tzinfo=UTC)) == date(2026, 1, 31)
+
+
+@pytest.mark.parametrize(("raw", "mobile"), [("8613912345678", "13912345678"), ("+8613912345678", "13912345678")])
+def test_uplink_numbers_lose_the_country_code(raw, mobile):
+    assert rules.normalise_mobile(raw) == mobile
+
+
+CFG = PolicyConfig(probation_seconds=10, ramp_seconds=30, ramp_floor=0.1, min_samples=10, max_error_rate=0.5)
+
+
+def test_first_connection_gives_full_traffic_at_once():
+    h = NodeHealth("a")
+    assert traffic_share(h, 0, CFG) == 0
+    on_connected(h, 100, CFG)
+    assert h.state is NodeState.UP
+    assert traffic_share(h, 100, CFG) == 1.0
+
+
+def test_lost_node_gets_no_traffic_then_probation_then_a_gradual_return():
+    h = NodeHealth("a")
+    on_connected(h, 0, CFG)
+    assert on_disconnected(h, 50, "connection lost") is True
+    assert traffic_share(h, 50, CFG) == 0
+    on_connected(h, 60, CFG)
+    assert h.state is NodeState.PROBATION
+    assert traffic_share(h, 65, CFG) == 0
+    tick(h, 69.9, CFG)
+    assert h.state is NodeState.PROBATION
+    tick(h, 70, CFG)
+    assert h.state is NodeState.UP
+    assert traffic_share(h, 70, CFG) == pytest.approx(0.1)
+    assert traffic_share(h, 85, CFG) == pytest.approx(0.55)
+    assert traffic_share(h, 100, CFG) == 1.0
+
+
+def test_node_that_keeps_refusing_loses_its_traffic_and_cools_down():
+    h = NodeHealth("a")
+    on_connected(h, 0, CFG)
+    for i in range(9):
+        on_answer(h, 1 + i * 0.01, error=True, cfg=CFG)
+    assert h.state is NodeState.UP  # too few samples yet
+    assert on_answer(h, 1.2, error=True, cfg=CFG) is True
+    assert h.state is NodeState.DOWN
+    assert traffic_share(h, 2, CFG) == 0
+    tick(h, 5, CFG)
+    assert h.state is NodeState.DOWN  # still held: cool-down of one probation period
+    tick(h, 11.2, CFG)
+    assert h.state is NodeState.PROBATION
+    tick(h, 21.2, CFG)
+    assert h.state is NodeState.UP
+    assert traffic_share(h, 21.2, CFG) == pytest.approx(0.1)
+
+
+def test_occasional_refusals_keep_the_node():
+    h = NodeHealth("a")
+    on_connected(h, 0, CFG)
+    for i in range(100):
+        on_answer(h, i * 0.05, error=i % 3 == 0, cfg=CFG)
+    assert h.state is NodeState.UP
+
+
+def test_weighted_picker_follows_weights_and_skips_zero():
+    picker = WeightedPicker()
+    picks = [picker.pick({"a": 3, "b": 1, "c": 0}) for _ in range(400)]
+    assert picks.count("a") == 300
+    assert picks.count("b") == 100
+    assert picker.pick({"a": 0, "b": 0}) is None
