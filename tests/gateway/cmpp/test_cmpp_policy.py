@@ -1,0 +1,107 @@
+"""Pure parts: Msg_Id layout and generator, timestamps, SMPP times, back-off, node health, token bucket."""
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, timestamp_text
+from gateway.cmpp.failover import (
+    Backoff,
+    FailoverPolicy,
+    NodeHealth,
+    NodeState,
+    choose_node,
+    record_failure,
+    record_success,
+)
+from gateway.cmpp.msgid import MsgIdGenerator, pack_msg_id, unpack_msg_id
+from gateway.cmpp.ratelimit import TokenBucket
+from gateway.cmpp.text import smpp_time
+
+
+@given(st.integers(0, 2**64 - 1))
+def test_msg_id_unpack_pack_round_trip(msg_id: int) -> None:
+    p = unpack_msg_id(msg_id)
+    assert pack_msg_id(p.month, p.day, p.hour, p.minute, p.second, p.gateway, p.sequence) == msg_id
+
+
+@pytest.mark.parametrize("bad", [(16, 1, 1, 1, 1, 1, 1), (1, 32, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1 << 22, 1),
+                                 (1, 1, 1, 1, 1, 1, 1 << 16), (1, 1, 1, 1, -1, 1, 1)])
+def test_msg_id_parts_must_fit(bad: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError):
+        pack_msg_id(*bad)
+
+
+def test_generator_is_unique_beyond_65536_per_second_and_carries_the_node() -> None:
+    gen = MsgIdGenerator(gateway=7, clock=lambda: 1_700_000_000.0)
+    ids = [gen() for _ in range(70_000)]
+    assert len(set(ids)) == len(ids) and ids == sorted(ids)
+    assert {unpack_msg_id(i).gateway for i in ids} == {7}
+    first = gen.reserve(3)
+    assert gen() == first + 3
+
+
+def test_timestamp_from_local_time() -> None:
+    t = time.struct_time((2025, 1, 2, 15, 4, 5, 0, 0, -1))
+    assert timestamp_from_struct(t) == 102150405
+    assert timestamp_text(102150405) == "0102150405"
+    with pytest.raises(ValueError):
+        timestamp_text(1231235960)
+
+
+def test_sp_id_is_nul_padded_to_six_bytes() -> None:
+    assert authenticator_source("9001", "x", 1) != authenticator_source("900100", "x", 1)
+
+
+def test_smpp_time() -> None:
+    cst = timezone(timedelta(hours=8))
+    assert smpp_time(datetime(2015, 11, 5, 13, 15, 55, 100000, tzinfo=cst)) == "151105131555132+"
+    assert smpp_time(datetime(2015, 11, 5, 13, 15, 55, tzinfo=timezone(timedelta(hours=-5)))).endswith("020-")
+    assert smpp_time(None) == ""
+    assert len(smpp_time(datetime(2015, 11, 5, 13, 15, 55))) == 16  # naive: local time
+
+
+def test_backoff_grows_caps_and_jitters() -> None:
+    b = Backoff(base=0.5, factor=2, cap=4, jitter=0.1)
+    assert [b.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    assert b.delay(1, rand=0.0) == pytest.approx(0.9) and b.delay(1, rand=0.999) == pytest.approx(1.1, abs=1e-3)
+    assert b.delay(10_000) == 4.0
+    with pytest.raises(ValueError):
+        b.delay(-1)
+
+
+def test_node_goes_down_after_repeated_failures_and_comes_back() -> None:
+    policy = FailoverPolicy(failures_to_down=2, backoff=Backoff(base=10, jitter=0))
+    a = NodeState("a")
+    a = record_failure(a, now=0, policy=policy)
+    assert a.health is NodeHealth.DEGRADED and a.available(0)
+    a = record_failure(a, now=1, policy=policy)
+    assert a.health is NodeHealth.DOWN and a.retry_at == 11 and not a.available(5)
+    a2 = record_failure(a, now=11, policy=policy)
+    assert a2.retry_at == 11 + 20  # the delay grows while it keeps failing
+    assert record_success(a2) == NodeState("a")
+
+
+def test_choose_node_prefers_healthy_then_degraded_then_ready_down() -> None:
+    down = NodeState("a", NodeHealth.DOWN, 3, retry_at=10)
+    degraded = NodeState("b", NodeHealth.DEGRADED, 1)
+    healthy = NodeState("c")
+    assert choose_node([down, degraded, healthy], now=0) is healthy
+    assert choose_node([down, degraded], now=0) is degraded
+    assert choose_node([down], now=5) is None
+    assert choose_node([down, NodeState("d", NodeHealth.DOWN, 3, retry_at=8)], now=12).name == "d"  # type: ignore[union-attr]
+
+
+def test_token_bucket() -> None:
+    bucket = TokenBucket(rate=10, burst=2, now=0)
+    assert bucket.take(0) == 0 and bucket.take(0) == 0
+    assert bucket.take(0) == pytest.approx(0.1)
+    assert bucket.take(0.1) == 0
+    assert bucket.take(0.1, cost=5) > 0  # a group send waits for a full bucket ...
+    assert bucket.take(0.3, cost=5) == 0  # ... then goes, and the bucket owes tokens
+    assert bucket.take(0.3) > 0
+    with pytest.raises(ValueError):
+        TokenBucket(0)
