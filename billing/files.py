@@ -1,0 +1,247 @@
+"""Reading the CSV and XLSX files of success counts and carrier bills, row by row, in constant memory.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
+Every bad cell is reported as (row, column, message); callers import nothing when there is any.
+"""
+
+import contextlib
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sms_contract.exceptions import ApplicationError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_REPORTED_ERRORS = 100
+U64 = 1 << 64
+I64 = 1 << 63
+
+# Canonical column -> accepted header spellings (compared stripped and case-insensitively).
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "date": ("date", "day", "日期"),
+    "units": ("units", "条数", "计费条数", "成功条数", "发送成功条数"),
+    "msg_id": ("msg_id", "msgid", "消息id", "消息编号"),
+    "mobile": ("mobile", "手机号码", "号码", "手机号"),
+    "submitted_at": ("submitted_at", "提交时间", "发送时间"),
+    "status": ("status", "状态"),
+}
+SUMMARY_COLUMNS = ("date", "units")
+DETAIL_COLUMNS = ("msg_id", "mobile", "submitted_at", "units", "status")
+
+
+class BillFileError(ApplicationError):
+    """A file that cannot be imported; `extra["errors"]` lists the first bad cells with row numbers."""
+
+    def __init__(self, detail: str, errors: list[dict], total: int):
+        super().__init__("bad_file", detail, extra={"errors": errors, "error_count": total})
+
+
+class ErrorLog:
+    def __init__(self, cap: int = MAX_REPORTED_ERRORS):
+        self.cap = cap
+        self.errors: list[dict] = []
+        self.count = 0
+
+    def add(self, row: int, column: str, message: str) -> None:
+        self.count += 1
+        if len(self.errors) < self.cap:
+            self.errors.append({"row": row, "column": column, "message": message})
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def raise_if_any(self, what: str = "文件") -> None:
+        if self.count:
+            raise BillFileError(
+                f"{what}有 {self.count} 处错误，未导入任何数据。 ({self.count} bad cell(s); nothing was imported.)",
+                self.errors,
+                self.count,
+            )
+
+
+def _is_xlsx(raw) -> bool:
+    head = raw.read(4)
+    raw.seek(0)
+    return head == b"PK\x03\x04"
+
+
+def _csv_encoding(raw) -> str:
+    """UTF-8 (with or without BOM) unless the start of the file is not UTF-8, then GB18030 (Excel's CSV)."""
+    sample = raw.read(65536)
+    raw.seek(0)
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:
+            return "gb18030"
+    return "utf-8-sig"
+
+
+def iter_file_rows(file) -> Iterator[tuple[int, tuple]]:
+    """(row number, cell values) for every row of the first sheet / the CSV, the header included."""
+    raw = getattr(file, "file", file)
+    raw.seek(0)
+    if _is_xlsx(raw):
+        import openpyxl
+
+        try:
+            workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
+        except Exception as exc:  # a damaged workbook
+            raise BillFileError("无法读取 XLSX 文件。 (The XLSX file cannot be read.)", [], 0) from exc
+        try:
+            for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+                yield number, values
+        finally:
+            workbook.close()
+        return
+    text = io.TextIOWrapper(raw, encoding=_csv_encoding(raw), newline="")
+    try:
+        for number, values in enumerate(csv.reader(text), start=1):
+            yield number, tuple(values)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BillFileError(f"CSV 文件格式错误：{exc} (The CSV file cannot be read.)", [], 0) from exc
+    finally:
+        with contextlib.suppress(ValueError):
+            text.detach()  # leave the caller's file open
+
+
+def map_header(values: tuple) -> dict[str, int]:
+    """Canonical column name -> index, for the headers we know; other columns are ignored."""
+    lookup = {alias.lower(): canonical for canonical, aliases in HEADER_ALIASES.items() for alias in aliases}
+    found: dict[str, int] = {}
+    for index, cell in enumerate(values):
+        canonical = lookup.get(str(cell or "").strip().lower())
+        if canonical and canonical not in found:
+            found[canonical] = index
+    return found
+
+
+def is_blank(values: tuple) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+# --- cell parsers: each returns the value or raises ValueError with a message for the user -------------------
+
+
+def parse_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip().replace("/", "-")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"不是日期（应为 YYYY-MM-DD）：{value!r}") from None
+
+
+def parse_units(value) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"不是非负整数：{value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"不是整数：{value!r}")
+        number = int(value)
+    else:
+        text = str(value or "").strip().replace(",", "")
+        if not text.isdigit():
+            raise ValueError(f"不是非负整数：{value!r}")
+        number = int(text)
+    if number < 0:
+        raise ValueError(f"不能为负数：{value!r}")
+    return number
+
+
+def parse_msg_id(value) -> int:
+    """An unsigned 64-bit Msg_Id written in decimal. XLSX numbers are doubles and lose digits beyond 2^53,
+    so in a workbook the column must be text."""
+    if isinstance(value, float):
+        if not value.is_integer() or value >= 2**53:
+            raise ValueError("消息ID 以数字格式保存会丢失位数，请将该列设为文本。")
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value or "").strip()
+        if not text.isdigit():
+            raise ValueError(f"消息ID 应为十进制无符号整数：{value!r}")
+        number = int(text)
+    if not 0 <= number < U64:
+        raise ValueError(f"消息ID 超出 64 位无符号整数范围：{value!r}")
+    return number
+
+
+def parse_mobile(value) -> str:
+    text = str(value if value is not None else "").strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if text.startswith("+86"):
+        text = text[3:]
+    if not (text.isdigit() and 5 <= len(text) <= 20):
+        raise ValueError(f"不是手机号码：{value!r}")
+    return text
+
+
+def parse_submitted_at(value) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value or "").strip().replace("/", "-")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"不是时间（应为 YYYY-MM-DD HH:MM:SS）：{value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return moment
+
+
+def parse_status(value) -> str:
+    text = str(value if value is not None else "").strip()
+    if len(text) > 20 or any(c in text for c in "\t\n\r\\"):
+        raise ValueError(f"状态过长或含非法字符：{value!r}")
+    return text
+
+
+def msg_id_to_signed(msg_id: int) -> int:
+    """Store an unsigned 64-bit id in a signed BIGINT with the same bits."""
+    return msg_id - U64 if msg_id >= I64 else msg_id
+
+
+def msg_id_from_signed(stored: int) -> int:
+    return stored + U64 if stored < 0 else stored
+
+
+def read_daily_summary(
+    rows, columns: dict[str, int], errors: ErrorLog, start: date | None = None, end: date | None = None
+) -> dict[date, int]:
+    """day -> units from the data rows of a `date`,`units` file; each day once, within [start, end]."""
+    days: dict[date, int] = {}
+    first_row: dict[date, int] = {}
+    for number, values in rows:
+        if is_blank(values):
+            continue
+        cells = {c: (values[i] if i < len(values) else None) for c, i in columns.items()}
+        try:
+            day = parse_date(cells.get("date"))
+        except ValueError as exc:
+            errors.add(number, "date", str(exc))
+            continue
+        if start is not None and end is not None and not start <= day <= end:
+            errors.add(number, "date", f"日期 {day} 不在账期 {start:%Y-%m} 内。")
+            continue
+        if day in first_row:
+            errors.add(number, "date", f"日期 {day} 与第 {first_row[day]} 行重复。")
+            continue
+        first_row[day] = number
+        try:
+            days[day] = parse_units(cells.get("units"))
+        except ValueError as exc:
+            errors.add(number, "units", str(exc))
+    return days

@@ -1,0 +1,1 @@
+"""Writes of the billing app: `imports`, `bills`, `statements`, `payments`."""

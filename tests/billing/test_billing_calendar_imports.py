@@ -1,0 +1,111 @@
+"""The working-day calendar as data, and imported success counts replacing the gateway's days."""
+
+from datetime import date, timedelta
+
+import chinese_calendar
+import pytest
+from django.core.management import CommandError, call_command
+from django_celery_beat.models import PeriodicTask
+from factories.billing import csv_bytes, daily_rows, xlsx_bytes
+
+from billing.calendar_seed import seed_calendar
+from billing.files import BillFileError
+from billing.models import CalendarDay, CalendarYear, ImportedDailyUnits
+from billing.selectors import CalendarMissingError, bill_due_date_for, daily_units
+from billing.services.imports import success_counts_import
+
+pytestmark = pytest.mark.django_db
+
+
+def test_calendar_exists_after_migrate_with_holidays_and_make_up_days():
+    assert CalendarYear.objects.filter(year__in=[2025, 2026]).count() == 2
+    assert CalendarDay.objects.get(date=date(2025, 10, 1)).kind == "holiday"
+    makeup = CalendarDay.objects.get(date=date(2025, 9, 28))
+    assert (makeup.kind, makeup.is_working, makeup.name) == ("makeup", True, "国庆节")
+    assert CalendarDay.objects.get(date=date(2025, 11, 15)).kind == "weekend"
+
+
+def test_bill_due_dates_from_the_stored_calendar_match_the_official_one(contract):
+    for index in range(16):  # bills for 2025-08 .. 2026-11, due in 2025-09 .. 2026-12
+        year, month = divmod(2025 * 12 + 7 + index, 12)
+        month += 1
+        expected = date(year + (month == 12), month % 12 + 1, 15)
+        while not chinese_calendar.is_workday(expected):
+            expected += timedelta(days=1)
+        assert bill_due_date_for(contract=contract, year=year, month=month) == expected
+    assert bill_due_date_for(contract=contract, year=2025, month=9) == date(2025, 10, 15)
+    assert bill_due_date_for(contract=contract, year=2025, month=10) == date(2025, 11, 17)
+
+
+def test_a_year_without_calendar_is_an_explicit_error_until_entered(contract):
+    with pytest.raises(CalendarMissingError, match="2027"):
+        bill_due_date_for(contract=contract, year=2026, month=12)
+    CalendarYear.objects.create(year=2027, source="manual")
+    for d in range(1, 32):
+        day = date(2027, 1, d)
+        weekend = day.weekday() >= 5
+        CalendarDay.objects.create(date=day, is_working=not weekend, kind="weekend" if weekend else "workday")
+    assert bill_due_date_for(contract=contract, year=2026, month=12) == date(2027, 1, 15)
+
+
+def test_edits_in_the_calendar_are_used_and_kept_by_reseeding(contract):
+    day = CalendarDay.objects.get(date=date(2025, 10, 15))
+    day.is_working, day.kind, day.name = False, "holiday", "测试"
+    day.save()
+    assert bill_due_date_for(contract=contract, year=2025, month=9) == date(2025, 10, 16)
+    assert seed_calendar(CalendarYear, CalendarDay) == 0
+    assert CalendarDay.objects.get(date=date(2025, 10, 15)).kind == "holiday"
+
+
+def test_monthly_close_is_scheduled_after_migrate():
+    task = PeriodicTask.objects.get(task="billing.tasks.close_month_task")
+    assert task.enabled
+    assert (task.crontab.day_of_month, task.crontab.hour, task.crontab.minute) == ("1", "2", "0")
+    assert str(task.crontab.timezone) == "Asia/Shanghai"
+
+
+def test_imported_day_replaces_the_gateways_figure(contract, gateway_days):
+    gateway_days({date(2025, 10, 1): 100, date(2025, 10, 2): 200, date(2025, 10, 3): 300})
+    success_counts_import(contract=contract, file=csv_bytes(daily_rows(2025, 10, 50, days=2)), filename="a.csv")
+    days = daily_units(contract_id=contract.pk, start=date(2025, 10, 1), end=date(2025, 10, 31))
+    assert days == {date(2025, 10, 1): 50, date(2025, 10, 2): 50, date(2025, 10, 3): 300}
+
+
+def test_reimport_replaces_and_keeps_history_xlsx_with_chinese_headers(contract):
+    success_counts_import(contract=contract, file=csv_bytes(daily_rows(2025, 10, 50, days=2)), filename="a.csv")
+    rows = [["日期", "成功条数"], [date(2025, 10, 2), 70]]
+    batch = success_counts_import(contract=contract, file=xlsx_bytes(rows), filename="b.xlsx")
+    row = ImportedDailyUnits.objects.get(contract=contract, day=date(2025, 10, 2))
+    assert (row.units, row.source_id) == (70, batch.pk)
+    assert [h.units for h in row.history.order_by("history_date")] == [50, 70]
+    assert ImportedDailyUnits.objects.get(day=date(2025, 10, 1)).units == 50
+
+
+def test_a_bad_row_imports_nothing_and_names_row_and_column(contract):
+    rows = [["date", "units"], ["2025-10-01", "10"], ["2025-10-02", "-3"], ["2025-13-01", "5"], ["2025-10-01", "1"]]
+    with pytest.raises(BillFileError) as err:
+        success_counts_import(contract=contract, file=csv_bytes(rows), filename="bad.csv")
+    errors = err.value.extra["errors"]
+    assert [(e["row"], e["column"]) for e in errors] == [(3, "units"), (4, "date"), (5, "date")]
+    assert err.value.code == "bad_file" and err.value.extra["error_count"] == 3
+    assert not ImportedDailyUnits.objects.exists()
+
+
+def test_gbk_csv_and_missing_columns(contract):
+    ok = csv_bytes([["日期", "成功条数"], ["2025/10/05", "1,234"]], encoding="gbk")
+    success_counts_import(contract=contract, file=ok, filename="gbk.csv")
+    assert ImportedDailyUnits.objects.get(day=date(2025, 10, 5)).units == 1234
+    with pytest.raises(BillFileError) as err:
+        success_counts_import(contract=contract, file=csv_bytes([["day", "count"]]), filename="x.csv")
+    assert err.value.extra["errors"][0]["row"] == 1
+
+
+def test_import_command(contract, tmp_path):
+    good = tmp_path / "counts.csv"
+    good.write_bytes(csv_bytes(daily_rows(2025, 11, 9, days=4)).getvalue())
+    call_command("import_success_counts", str(good), "--contract", contract.number)
+    assert ImportedDailyUnits.objects.filter(day__month=11).count() == 4
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"date,units\n2025-11-01,x\n")
+    with pytest.raises(CommandError, match="row 2 column units"):
+        call_command("import_success_counts", str(bad), "--contract", contract.number)
