@@ -1,25 +1,110 @@
 """Reads from the gateway that other apps use. (Interface agreed between the apps; see docs/architecture.md.)"""
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from contracts.models import Contract
+from gateway.models import CarrierNode, DailyCount, MessageSegment, NodeStateChange
+from gateway.msgid_store import from_db
+from gateway.sender.rules import SHANGHAI
+
+_RATE_PLACES = Decimal("0.000001")
 
 
 def daily_success_units(*, contract_id: int, start: date, end: date) -> dict[date, int]:
     """Units sent successfully per day in [start, end] for a contract, on the contract's success basis
-    (accepted by the carrier, or delivered). Days without traffic are absent.
+    (accepted by the carrier, or delivered). Days without traffic are absent."""
+    basis = Contract.objects.values_list("success_basis", flat=True).get(pk=contract_id)
+    field = "delivered_units" if basis == Contract.SuccessBasis.DELIVERED else "accepted_units"
+    rows = (
+        DailyCount.objects.filter(contract_id=contract_id, day__gte=start, day__lte=end)
+        .values("day")
+        .annotate(units=Sum(field))
+        .order_by("day")
+    )
+    return {row["day"]: row["units"] for row in rows if row["units"]}
 
-    Interface stub: the sending service fills this from its daily counts.
-    """
-    return {}
+
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return datetime.combine(first, time(), SHANGHAI), datetime.combine(following, time(), SHANGHAI)
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(_RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def month_evidence(*, contract_id: int, year: int, month: int) -> dict:
-    """The month's evidence for the assessment form: messages sent, delivery rate, share refused by the
-    carrier, time with fewer than two healthy nodes. Interface stub until the sending service lands."""
-    return {}
+    """The month's evidence for the assessment form.
+
+    messages_sent: messages the carrier accepted; delivery_rate: delivered / accepted (messages counted on
+    the day they were submitted); refused_share: segments the carrier refused at submit time / (refused
+    segments + accepted units, the units being a close stand-in for segments); seconds_below_two_healthy_nodes:
+    time (up to now) with fewer than two healthy nodes, from the senders' node state records (None when no
+    sender recorded any state for the contract's nodes). Rates are Decimal fractions, None without traffic.
+    """
+    start, end = _month_bounds(year, month)
+    totals = DailyCount.objects.filter(contract_id=contract_id, day__gte=start.date(), day__lt=end.date()).aggregate(
+        accepted=Sum("accepted_messages"),
+        accepted_units=Sum("accepted_units"),
+        delivered=Sum("delivered_messages"),
+        refused=Sum("refused_segments"),
+    )
+    accepted = totals["accepted"] or 0
+    refused = totals["refused"] or 0
+    return {
+        "messages_sent": accepted,
+        "delivery_rate": _ratio(totals["delivered"] or 0, accepted),
+        "refused_share": _ratio(refused, refused + (totals["accepted_units"] or 0)),
+        "seconds_below_two_healthy_nodes": seconds_below_two_healthy_nodes(
+            contract_id=contract_id, start=start, end=min(end, max(start, timezone.now()))
+        ),
+    }
 
 
-def carrier_msg_ids(*, contract_id: int, start: date, end: date):
+def seconds_below_two_healthy_nodes(*, contract_id: int, start: datetime, end: datetime) -> int | None:
+    """Seconds in [start, end) during which fewer than two of the contract's nodes were healthy. A node's
+    health at any moment is the last state any sender recorded for it before that moment."""
+    node_ids = list(CarrierNode.objects.filter(contract_id=contract_id).values_list("id", flat=True))
+    changes = NodeStateChange.objects.filter(node_id__in=node_ids)
+    if not changes.exists():
+        return None
+    healthy: dict[int, bool] = {}
+    for node_id in node_ids:
+        last = changes.filter(node_id=node_id, at__lt=start).order_by("-at", "-id").values_list("healthy", flat=True)
+        healthy[node_id] = bool(last[:1] and last[0])
+    below = 0.0
+    cursor = start
+    for node_id, at, is_healthy in (
+        changes.filter(at__gte=start, at__lt=end).order_by("at", "id").values_list("node_id", "at", "healthy")
+    ):
+        if sum(healthy.values()) < 2:
+            below += (at - cursor).total_seconds()
+        healthy[node_id] = is_healthy
+        cursor = at
+    if sum(healthy.values()) < 2 and end > cursor:
+        below += (end - cursor).total_seconds()
+    return int(below)
+
+
+def carrier_msg_ids(*, contract_id: int, start: date, end: date) -> Iterator[int]:
     """The carrier Msg_Ids (unsigned 64-bit ints) of every segment we submitted successfully in [start, end]
-    (days in Asia/Shanghai), for reconciling a detailed carrier bill. Returns an iterable of ints; it may be
-    large (millions), so it streams. Interface stub until the sending service lands."""
-    return iter(())
+    (days in Asia/Shanghai), for reconciling a detailed carrier bill. Streams (server-side cursor on
+    PostgreSQL), since a month holds millions."""
+    since = datetime.combine(start, time(), SHANGHAI)
+    until = datetime.combine(end + timedelta(days=1), time(), SHANGHAI)
+    ids = (
+        MessageSegment.objects.filter(
+            message__contract_id=contract_id, result=0, submitted_at__gte=since, submitted_at__lt=until
+        )
+        .values_list("carrier_msg_id", flat=True)
+        .iterator(chunk_size=20_000)
+    )
+    return (from_db(value) for value in ids)
