@@ -1,9 +1,15 @@
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from contracts.models import Contract, Party
+from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
+from contracts.selectors import contract_lifecycle
 from sms_contract.money import format_fen_grouped
+
+
+def _date_or(value, empty: str = "-") -> str:
+    return value.isoformat() if value else empty
 
 
 @admin.register(Party)
@@ -28,7 +34,17 @@ class ContractAdmin(SimpleHistoryAdmin):
     ]
     search_fields = ["number", "name"]
     list_select_related = ["purchaser", "supplier"]
-    readonly_fields = ["total_amount_display", "prepayment_display", "bond_display", "created_at"]
+    readonly_fields = [
+        "total_amount_display",
+        "prepayment_display",
+        "bond_display",
+        "created_at",
+        "current_term_display",
+        "renewal_deadline_display",
+        "service_end_display",
+        "earliest_stop_display",
+        "confidentiality_end_display",
+    ]
     fieldsets = [
         (
             _("项目"),
@@ -79,6 +95,18 @@ class ContractAdmin(SimpleHistoryAdmin):
             },
         ),
         (
+            _("服务期计算（只读，按已送达的正式通知）"),
+            {
+                "fields": [
+                    "current_term_display",
+                    "renewal_deadline_display",
+                    "service_end_display",
+                    "earliest_stop_display",
+                    "confidentiality_end_display",
+                ]
+            },
+        ),
+        (
             _("考核细则（附件3）"),
             {"classes": ["collapse"], "fields": ["assessment_parts", "payment_ratio_bands"]},
         ),
@@ -95,3 +123,112 @@ class ContractAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("履约保证金（元）"))
     def bond_display(self, obj: Contract) -> str:
         return format_fen_grouped(obj.bond_fen) if obj.total_amount_fen else "-"
+
+    def _lifecycle(self, obj: Contract):
+        if not obj.pk:
+            return None
+        cache = getattr(obj, "_lifecycle_cache", None)
+        if cache is None:
+            cache = obj._lifecycle_cache = contract_lifecycle(obj, today=timezone.localdate())
+        return cache
+
+    @admin.display(description=_("当前服务期（12.1）"))
+    def current_term_display(self, obj: Contract) -> str:
+        lc = self._lifecycle(obj)
+        if lc is None or lc.current_term is None:
+            return str(_("尚未开通"))
+        t = lc.current_term
+        label = _("首个服务期") if t.index == 0 else _("第 %(n)d 次续展") % {"n": t.index}
+        return f"{label}：{t.start.isoformat()} 至 {t.end.isoformat()}"
+
+    @admin.display(description=_("续展决定截止日（12.2，届满前90日）"))
+    def renewal_deadline_display(self, obj: Contract) -> str:
+        lc = self._lifecycle(obj)
+        if lc is None or lc.renewal_deadline is None:
+            return "-"
+        if not lc.renews:
+            return f"{lc.renewal_deadline.isoformat()}（已不续展）"
+        return f"{lc.renewal_deadline.isoformat()}（剩 {lc.days_to_renewal_deadline} 天）"
+
+    @admin.display(description=_("服务终止日"))
+    def service_end_display(self, obj: Contract) -> str:
+        lc = self._lifecycle(obj)
+        if lc is None or lc.current_term is None:
+            return "-"
+        if lc.service_end is None:
+            return f"自动续展（当前服务期至 {lc.current_term.end.isoformat()}）"
+        return lc.service_end.isoformat()
+
+    @admin.display(description=_("最早停止服务日（4.5，书面告知后90日）"))
+    def earliest_stop_display(self, obj: Contract) -> str:
+        lc = self._lifecycle(obj)
+        return _date_or(lc.earliest_stop if lc else None, str(_("未发出停止服务通知")))
+
+    @admin.display(description=_("保密义务截止日（7.2）"))
+    def confidentiality_end_display(self, obj: Contract) -> str:
+        lc = self._lifecycle(obj)
+        return _date_or(lc.confidentiality_end if lc else None, str(_("服务终止后 2 年")))
+
+
+@admin.register(FormalNotice)
+class FormalNoticeAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "sent_at",
+        "contract",
+        "sender",
+        "kind",
+        "method",
+        "subject",
+        "delivered_at_display",
+        "failed_by_recipient",
+        "ends_service",
+    ]
+    list_filter = ["kind", "method", "failed_by_recipient", "ends_service"]
+    search_fields = ["subject", "tracking_number", "summary"]
+    list_select_related = ["contract", "sender"]
+    date_hierarchy = "sent_at"
+    readonly_fields = ["delivered_at_display", "created_by", "created_at"]
+    fields = [
+        "contract",
+        "sender",
+        "kind",
+        "method",
+        "subject",
+        "summary",
+        "ends_service",
+        "tracking_number",
+        "sent_at",
+        "received_at",
+        "failed_by_recipient",
+        "delivered_at_display",
+        "note",
+        "created_by",
+        "created_at",
+    ]
+
+    @admin.display(description=_("送达时间（13.8.2）"))
+    def delivered_at_display(self, obj: FormalNotice) -> str:
+        if not obj.pk:
+            return "-"
+        delivered = obj.delivered_at
+        if delivered is None:
+            return str(_("尚未送达"))
+        return timezone.localtime(delivered).strftime("%Y-%m-%d %H:%M")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(DeadlineReminder)
+class DeadlineReminderAdmin(admin.ModelAdmin):
+    list_display = ["sent_at", "contract", "kind", "deadline", "days_before", "recipients"]
+    list_filter = ["kind"]
+    readonly_fields = ["contract", "kind", "deadline", "days_before", "recipients", "sent_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -139,3 +139,138 @@ class Contract(models.Model):
         from contracts.selectors import contract_terms
 
         return contract_terms(self).bond_fen
+
+
+class FormalNotice(models.Model):
+    """A formal notice between the parties (13.8), with its delivered time per 13.8.2."""
+
+    class Kind(models.TextChoices):
+        FEES = "fees", _("（1）费用及支付")
+        BREACH = "breach", _("（2）违约")
+        TERMINATION = "termination", _("（3）终止、解除或变更")
+        RENEWAL = "renewal", _("（4）延续/续展")
+        OTHER = "other", _("其他")
+
+    class Method(models.TextChoices):
+        REGISTERED_LETTER = "registered_letter", _("挂号信")
+        COURIER = "courier", _("特快专递")
+        FAX = "fax", _("传真")
+        EMAIL = "email", _("电子邮件")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="notices", verbose_name=_("合同"))
+    sender = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="notices_sent", verbose_name=_("发出方"))
+    kind = models.CharField(_("通知事项"), max_length=20, choices=Kind.choices)
+    method = models.CharField(_("送达方式"), max_length=20, choices=Method.choices)
+    subject = models.CharField(_("标题"), max_length=200)
+    summary = models.TextField(_("内容摘要"), blank=True)
+    ends_service = models.BooleanField(
+        _("不续展/停止服务"),
+        default=False,
+        help_text=_("续展类：不再续展的通知（12.2）；终止类：停止提供服务的书面告知（4.5）。"),
+    )
+    tracking_number = models.CharField(_("挂号/快递单号"), max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("发出时间"))
+    received_at = models.DateTimeField(
+        _("签收/到达时间"),
+        null=True,
+        blank=True,
+        help_text=_("信函：邮局或快递系统记录的签收时间；传真：到达对方传真系统；电子邮件：到达对方邮箱。"),
+    )
+    failed_by_recipient = models.BooleanField(
+        _("因接收方原因拒收或发送失败"),
+        default=False,
+        help_text=_("如拒收、传真机关闭或故障、邮箱不存在或已满：以发出时间为送达时间（13.8.2）。"),
+    )
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("登记人")
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("正式通知")
+        verbose_name_plural = _("正式通知")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(received_at__isnull=True) | models.Q(received_at__gte=models.F("sent_at")),
+                name="formalnotice_received_after_sent",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["fees", "breach", "termination", "renewal"])
+                | models.Q(method__in=["registered_letter", "courier"]),
+                name="formalnotice_letter_only_kinds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.subject}"
+
+    def clean(self) -> None:
+        from contracts.rules import notice_method_allowed
+
+        errors = {}
+        if self.kind and self.method and not notice_method_allowed(self.kind, self.method):
+            errors["method"] = _(
+                "13.8.1：费用及支付、违约、终止/解除/变更、延续/续展事项的通知必须采用书面信函"
+                "（挂号信或特快专递），以传真或电子邮件发出的此类通知无效。"
+            )
+        if self.received_at and self.sent_at and self.received_at < self.sent_at:
+            errors["received_at"] = _("签收/到达时间不能早于发出时间。")
+        if self.ends_service and self.kind not in (self.Kind.RENEWAL, self.Kind.TERMINATION):
+            errors["ends_service"] = _("只有续展类或终止类通知可以是不续展/停止服务通知。")
+        if (
+            self.contract_id
+            and self.sender_id
+            and self.sender_id
+            not in (
+                self.contract.purchaser_id,
+                self.contract.supplier_id,
+            )
+        ):
+            errors["sender"] = _("发出方必须是本合同的甲方或乙方。")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def delivered_at(self):
+        """13.8.2 delivered time (None while not delivered)."""
+        from contracts.rules import notice_delivered_at
+
+        return notice_delivered_at(
+            method=self.method,
+            sent_at=self.sent_at,
+            received_at=self.received_at,
+            failed_by_recipient=self.failed_by_recipient,
+        )
+
+
+class DeadlineReminder(models.Model):
+    """A reminder e-mail sent before a deadline, recorded so that each is sent once."""
+
+    class Kind(models.TextChoices):
+        RENEWAL_DECISION = "renewal_decision", _("续展决定截止日")
+        BILL_DUE = "bill_due", _("账单提供截止日")
+        BOND_REFUND = "bond_refund", _("履约保证金退还日")
+        SERVICE_END = "service_end", _("服务期届满日")
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("合同"))
+    kind = models.CharField(_("期限类型"), max_length=20, choices=Kind.choices)
+    deadline = models.DateField(_("期限"))
+    days_before = models.PositiveIntegerField(_("提前天数"))
+    recipients = models.TextField(_("收件人"), blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("期限提醒")
+        verbose_name_plural = _("期限提醒")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "kind", "deadline", "days_before"], name="deadlinereminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.deadline}（提前{self.days_before}天）"

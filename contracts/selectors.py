@@ -5,6 +5,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from contracts.models import Contract
 from contracts.scheme import Part, RatioBand, parse_parts, parse_ratio_bands
@@ -77,3 +78,34 @@ def parties_of_user(*, user) -> QuerySet:
     from contracts.models import Party
 
     return Party.objects.filter(Q(members=user))
+
+
+def contract_lifecycle(contract: Contract, *, today: date):
+    """The lifecycle dates of a contract (12.1, 12.2, 4.5, 7.2) given its delivered formal notices."""
+    from contracts.models import FormalNotice
+    from contracts.rules import lifecycle
+
+    non_renewal = termination = None
+    for notice in FormalNotice.objects.filter(contract=contract, ends_service=True):
+        delivered = notice.delivered_at
+        if delivered is None:
+            continue
+        delivered_on = timezone.localdate(delivered)
+        if delivered_on > today:
+            continue
+        if notice.kind == FormalNotice.Kind.RENEWAL:
+            non_renewal = min(non_renewal or delivered_on, delivered_on)
+        elif notice.kind == FormalNotice.Kind.TERMINATION:
+            termination = min(termination or delivered_on, delivered_on)
+    return lifecycle(
+        activated_on=contract.activated_on,
+        service_months=contract.service_months,
+        auto_renew=contract.auto_renew,
+        renewal_notice_days=contract.renewal_notice_days,
+        termination_notice_days=contract.termination_notice_days,
+        confidentiality_years=contract.confidentiality_years,
+        today=today,
+        non_renewal_delivered_on=non_renewal,
+        termination_delivered_on=termination,
+        terminated_on=contract.terminated_on,
+    )

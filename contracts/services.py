@@ -4,10 +4,12 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from contracts.models import Contract, Party
+from contracts.models import Contract, FormalNotice, Party
 from contracts.scheme import validate_scheme
+from sms_contract.exceptions import ApplicationError
 from sms_contract.money import yuan_to_fen
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
@@ -64,3 +66,17 @@ def contract_load_file(*, path: Path) -> tuple[Contract, bool]:
 def contract_load_seed() -> Contract:
     contract, _ = contract_load_file(path=SEED_DIR / f"{SEED_CONTRACT_NUMBER}.json")
     return contract
+
+
+@transaction.atomic
+def formal_notice_create(*, contract: Contract, created_by=None, **fields) -> FormalNotice:
+    """Record a formal notice (13.8). A notice of kinds (1)–(4) sent by fax or e-mail is refused (13.8.1)."""
+    notice = FormalNotice(contract=contract, created_by=created_by, **fields)
+    try:
+        notice.full_clean()
+    except ValidationError as exc:
+        detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+        errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+        raise ApplicationError("notice_invalid", detail, extra={"errors": errors}) from exc
+    notice.save()
+    return notice
