@@ -49,7 +49,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 ROLE_EXCLUDES: dict[str, list[str]] = {
     "carrier_staff": ["contracts.view_full_mobile"],
     "auditor": ["contracts.view_full_mobile"],
-    "finance": ["contracts.view_full_mobile"],
+    # billing: police staff approve statements (they sign the assessment), finance issues them.
+    "finance": ["contracts.view_full_mobile", "billing.approve_statement"],
 }
 
 STAFF_ROLES = ("police_staff", "finance", "auditor")  # may use the Django admin

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+
+from billing.api.views import (
+    CarrierBillDetailApi,
+    CarrierBillUploadApi,
+    StatementDetailApi,
+    StatementPdfApi,
+    StatementXlsxApi,
+)
+
+urlpatterns = [
+    path("carrier-bills/", CarrierBillUploadApi.as_view(), name="carrier-bill-upload"),
+    path("carrier-bills/<int:bill_id>/", CarrierBillDetailApi.as_view(), name="carrier-bill-detail"),
+    path("statements/<str:contract_number>/<str:period>/", StatementDetailApi.as_view(), name="statement-detail"),
+    path("statements/<str:contract_number>/<str:period>/pdf/", StatementPdfApi.as_view(), name="statement-pdf"),
+    path("statements/<str:contract_number>/<str:period>/xlsx/", StatementXlsxApi.as_view(), name="statement-xlsx"),
+]

@@ -1,0 +1,104 @@
+from django.http import Http404, HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.api.serializers import CarrierBillOutputSerializer, StatementOutputSerializer
+from billing.selectors import carrier_bills_for_user, statements_for_user
+from billing.services.bills import carrier_bill_upload
+from contracts.selectors import contract_list_for_user
+
+
+def _period(value: str) -> tuple[int, int]:
+    try:
+        year, month = (int(p) for p in value.split("-"))
+    except ValueError:
+        raise Http404 from None
+    if not 1 <= month <= 12 or len(value) != 7:
+        raise Http404
+    return year, month
+
+
+def _statement_for(request, contract_number: str, period: str):
+    year, month = _period(period)
+    statement = (
+        statements_for_user(user=request.user)
+        .select_related("contract__purchaser", "contract__supplier", "approved_by")
+        .filter(contract__number=contract_number, year=year, month=month, kind="monthly")
+        .first()
+    )
+    if statement is None:
+        raise Http404
+    return statement
+
+
+class StatementDetailApi(APIView):
+    """The month's statement. Police, finance and auditors see all; carrier staff only their own contracts."""
+
+    @extend_schema(responses=StatementOutputSerializer)
+    def get(self, request, contract_number: str, period: str):
+        return Response(StatementOutputSerializer(_statement_for(request, contract_number, period)).data)
+
+
+class StatementPdfApi(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, contract_number: str, period: str):
+        from billing.documents import statement_pdf
+
+        statement = _statement_for(request, contract_number, period)
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
+        return response
+
+
+class StatementXlsxApi(APIView):
+    @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
+    def get(self, request, contract_number: str, period: str):
+        from billing.documents import statement_xlsx
+
+        statement = _statement_for(request, contract_number, period)
+        response = HttpResponse(
+            statement_xlsx(statement), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{statement.number}.xlsx"'
+        return response
+
+
+class CarrierBillUploadApi(APIView):
+    """Upload the carrier's monthly bill (multipart). Answers the bill with its reconciliation, or 400
+    `bad_file` with row-numbered errors (nothing is saved then)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        period = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
+        contract = serializers.CharField(help_text="contract number")
+
+    @extend_schema(request=InputSerializer, responses={201: CarrierBillOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not request.user.has_perm("billing.add_carrierbill"):
+            raise PermissionDenied("只有乙方人员或有权限的人员可以上传账单。")
+        contract = contract_list_for_user(user=request.user).filter(number=data.validated_data["contract"]).first()
+        if contract is None:
+            raise Http404
+        upload = data.validated_data["file"]
+        year, month = (int(p) for p in data.validated_data["period"].split("-"))
+        bill = carrier_bill_upload(
+            contract=contract, period=(year, month), uploaded_by=request.user, file=upload, filename=upload.name
+        )
+        return Response(CarrierBillOutputSerializer(bill).data, status=status.HTTP_201_CREATED)
+
+
+class CarrierBillDetailApi(APIView):
+    @extend_schema(responses=CarrierBillOutputSerializer)
+    def get(self, request, bill_id: int):
+        bill = carrier_bills_for_user(user=request.user).filter(pk=bill_id).first()
+        if bill is None:
+            raise Http404
+        return Response(CarrierBillOutputSerializer(bill).data)

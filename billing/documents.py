@@ -1,0 +1,72 @@
+"""The statement as documents: the PDF settlement sheet (WeasyPrint) and the XLSX of daily figures."""
+
+import io
+from datetime import date
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from billing.models import Statement
+from billing.rules import month_days, unit_price_text
+from contracts.selectors import contract_terms
+from sms_contract.money import format_fen_grouped, format_rate
+
+STATE_NOTE = {
+    Statement.State.DRAFT: "草稿（未审核，仅供核对）",
+}
+
+
+def statement_context(statement: Statement) -> dict:
+    contract = statement.contract
+    terms = contract_terms(contract)
+    scores = statement.assessment_scores or {}
+    days = month_days(statement.year, statement.month)
+    parts = [{"name": p.name, "max": p.max, "score": scores.get(p.code)} for p in terms.parts]
+    return {
+        "s": statement,
+        "contract": contract,
+        "parts": parts,
+        "parts_max": sum(p.max for p in terms.parts),
+        "ratio": format_rate(statement.payment_ratio) if statement.payment_ratio is not None else None,
+        "ratio_percent": int(statement.payment_ratio * 100) if statement.payment_ratio is not None else None,
+        "prepayment_fen": terms.prepayment_fen,
+        "state_note": STATE_NOTE.get(statement.state, ""),
+        "generated_at": timezone.localtime(),
+        "unit_chars": terms.billing_unit_chars,
+        "unit_price": unit_price_text(statement.unit_price),
+        "units_text": f"{statement.units:,}",
+        "period_start": days[0],
+        "period_end": days[-1],
+    }
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    """The settlement sheet (结算单) on A4, in Chinese."""
+    from weasyprint import HTML
+
+    html = render_to_string("billing/statement_pdf.html", statement_context(statement))
+    return HTML(string=html).write_pdf()
+
+
+def statement_xlsx(statement: Statement) -> bytes:
+    """The month's daily success units as a workbook: 日期, 成功条数, plus the total."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = f"{statement.period} 每日成功条数"
+    sheet.append(["结算单编号", statement.number])
+    sheet.append(["合同编号", statement.contract.number])
+    sheet.append([])
+    sheet.append(["日期", "成功条数"])
+    for day, units in sorted(statement.daily_units.items()):
+        sheet.append([date.fromisoformat(day), units])
+    sheet.append(["合计", statement.units])
+    sheet.append(["应付费用（元）", format_fen_grouped(statement.gross_fen)])
+    sheet.column_dimensions["A"].width = 16
+    sheet.column_dimensions["B"].width = 16
+    for row in sheet.iter_rows(min_row=5, max_col=1):
+        row[0].number_format = "yyyy-mm-dd"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

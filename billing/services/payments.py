@@ -1,0 +1,128 @@
+"""Money after the statement: invoices, payments allocated oldest-first (5.5), prepayment, bond."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+
+from billing import rules
+from billing.models import Invoice, Payment, PaymentAllocation, PerformanceBond, Prepayment, Statement
+from billing.selectors import debts_of
+from contracts.models import Contract
+from contracts.selectors import contract_terms
+from sms_contract.exceptions import ApplicationError
+
+
+@dataclass(frozen=True)
+class AllocationPreview:
+    """What a payment would settle, shown before it is saved: (statement, fen) oldest due first."""
+
+    lines: tuple[tuple[Statement, int], ...]
+    unallocated_fen: int
+
+
+def payment_allocation_preview(*, contract: Contract, amount_fen: int) -> AllocationPreview:
+    if amount_fen <= 0:
+        raise ApplicationError("bad_amount", "付款金额必须大于 0。")
+    allocation = rules.allocate_payment(amount_fen, debts_of(contract=contract))
+    statements = Statement.objects.in_bulk([key for key, _ in allocation.lines])
+    return AllocationPreview(
+        lines=tuple((statements[key], fen) for key, fen in allocation.lines),
+        unallocated_fen=allocation.unallocated_fen,
+    )
+
+
+def _settle(statement: Statement, fen: int) -> None:
+    Statement.objects.filter(pk=statement.pk).update(paid_fen=F("paid_fen") + fen)
+    statement.refresh_from_db(fields=["paid_fen", "net_due_fen"])
+    state = Statement.State.PAID if statement.paid_fen >= statement.net_due_fen else Statement.State.PARTLY_PAID
+    if statement.state != state:
+        statement.state = state
+        statement.save(update_fields=["state"])
+
+
+@transaction.atomic
+def payment_record(*, contract: Contract, paid_on: date, amount_fen: int, reference: str, recorded_by=None) -> Payment:
+    """Record a payment and settle the oldest outstanding statements first (5.5). What is left over is kept
+    on the payment as `unallocated_fen` and used for the next statement issued (`payment_credits_apply`)."""
+    if not reference.strip():
+        raise ApplicationError("reference_required", "请填写付款凭证号。")
+    list(Statement.objects.select_for_update().filter(contract=contract).values_list("pk", flat=True))
+    preview = payment_allocation_preview(contract=contract, amount_fen=amount_fen)
+    payment = Payment.objects.create(
+        contract=contract,
+        paid_on=paid_on,
+        amount_fen=amount_fen,
+        reference=reference.strip(),
+        unallocated_fen=preview.unallocated_fen,
+        recorded_by=recorded_by,
+    )
+    for statement, fen in preview.lines:
+        PaymentAllocation.objects.create(payment=payment, statement=statement, amount_fen=fen)
+        _settle(statement, fen)
+    return payment
+
+
+@transaction.atomic
+def payment_credits_apply(*, contract: Contract) -> int:
+    """Use unallocated payment credit (oldest payment first) on outstanding statements; returns fen used."""
+    used = 0
+    for payment in (
+        Payment.objects.select_for_update().filter(contract=contract, unallocated_fen__gt=0).order_by("paid_on", "id")
+    ):
+        allocation = rules.allocate_payment(payment.unallocated_fen, debts_of(contract=contract))
+        if not allocation.lines:
+            break
+        statements = Statement.objects.in_bulk([key for key, _ in allocation.lines])
+        for key, fen in allocation.lines:
+            PaymentAllocation.objects.create(payment=payment, statement=statements[key], amount_fen=fen)
+            _settle(statements[key], fen)
+            used += fen
+        payment.unallocated_fen = allocation.unallocated_fen
+        payment.save(update_fields=["unallocated_fen"])
+    return used
+
+
+@transaction.atomic
+def invoice_record(
+    *, contract: Contract, number: str, amount_fen: int, issued_on: date, statement: Statement | None = None
+) -> Invoice:
+    """A VAT special invoice for a statement (or, without one, for the prepayment)."""
+    if statement is not None and statement.contract_id != contract.pk:
+        raise ApplicationError("wrong_contract", "发票与结算单不属于同一合同。")
+    if Invoice.objects.filter(number=number.strip()).exists():
+        raise ApplicationError("duplicate_invoice", f"发票号码 {number} 已登记。")
+    return Invoice.objects.create(
+        contract=contract, statement=statement, number=number.strip(), amount_fen=amount_fen, issued_on=issued_on
+    )
+
+
+@transaction.atomic
+def prepayment_record(*, contract: Contract, paid_on: date | None, invoice: Invoice | None = None) -> Prepayment:
+    """The prepayment (5.3 method two), its amount from the contract figures (10% of the total)."""
+    prepayment, _ = Prepayment.objects.update_or_create(
+        contract=contract,
+        defaults={"amount_fen": contract_terms(contract).prepayment_fen, "paid_on": paid_on, "invoice": invoice},
+    )
+    return prepayment
+
+
+@transaction.atomic
+def bond_record(
+    *, contract: Contract, form: str, received_on: date | None, issuer: str = "", reference: str = ""
+) -> PerformanceBond:
+    """The performance bond (5.2), its amount from the contract figures (10% of the total)."""
+    if form not in PerformanceBond.Form.values:
+        raise ApplicationError("bad_form", "履约保证金应为保函、支票、汇票、本票等非现金形式。")
+    bond, _ = PerformanceBond.objects.update_or_create(
+        contract=contract,
+        defaults={
+            "amount_fen": contract_terms(contract).bond_fen,
+            "form": form,
+            "received_on": received_on,
+            "issuer": issuer,
+            "reference": reference,
+        },
+    )
+    return bond
