@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from portal.urls import audit_patterns, finance_patterns, police_patterns, portal_patterns
 from sms_contract import views
 
 api_v1 = [
@@ -27,4 +28,11 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The web pages of the portal app: carrier portal, finance, police pages, audit log.
+    path("portal/", include((portal_patterns, "portal"))),
+    path("finance/", include((finance_patterns, "finance"))),
+    path("police/", include((police_patterns, "police"))),
+    path("audit/", include((audit_patterns, "audit"))),
 ]
+
+handler403 = "portal.views.errors.forbidden"

@@ -1,7 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -23,8 +22,10 @@ class ApiRootView(APIView):
 
 @login_required
 def home(request):
-    """After login: staff go to the admin; the dashboard replaces this when it lands."""
-    return redirect("admin:index")
+    """After login: the dashboard (portal app) for every role."""
+    from portal.views.dashboard import home as dashboard_home
+
+    return dashboard_home(request)
 
 
 @never_cache

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "billing",
     "assessment",
     "gateway",
+    "portal",
 ]
 
 MIDDLEWARE = [

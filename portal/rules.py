@@ -1,0 +1,49 @@
+"""Pure figures for the dashboard: fees at the unit price and the forecast of the contract total."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def fee_fen(units: int, unit_price: Decimal) -> int:
+    """Units × unit price (yuan) in fen, rounded half up once: 3 units at 0.03 → 9 fen."""
+    return int((Decimal(units) * unit_price * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Forecast:
+    consumed_fen: int
+    total_fen: int
+    remaining_fen: int
+    percent: Decimal  # consumed / total × 100, two decimals
+    daily_pace_fen: Decimal  # average over the recent window
+    reached_on: date | None  # None: no traffic in the window (cannot forecast) …
+    already_reached: bool  # … or the total is already used up
+
+
+def forecast_total_reached(
+    *, consumed_fen: int, total_fen: int, recent_fen: int, recent_days: int, today: date
+) -> Forecast:
+    """When the contract total is used up if the recent pace (``recent_fen`` over ``recent_days``) goes on.
+
+    The forecast is the first day on which cumulative consumption reaches the total: with ``r`` fen left
+    and a pace ``p`` fen a day, after ``ceil(r / p)`` more days counted from tomorrow.
+    """
+    if total_fen <= 0:
+        raise ValueError("total_fen must be positive")
+    remaining = max(total_fen - consumed_fen, 0)
+    percent = (Decimal(consumed_fen) * 100 / Decimal(total_fen)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    pace = (Decimal(recent_fen) / recent_days).quantize(Decimal("0.01")) if recent_days > 0 else Decimal(0)
+    if remaining == 0:
+        return Forecast(consumed_fen, total_fen, 0, percent, pace, today, True)
+    if recent_fen <= 0 or recent_days <= 0:
+        return Forecast(consumed_fen, total_fen, remaining, percent, pace, None, False)
+    days = -(-remaining * recent_days // recent_fen)  # ceil without floats
+    return Forecast(consumed_fen, total_fen, remaining, percent, pace, today + timedelta(days=days), False)
+
+
+def rate_percent(part: int, whole: int) -> Decimal | None:
+    """part / whole as a percentage with two decimals; None without a whole."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -1,0 +1,165 @@
+"""Reads for the portal pages. Figures come from the other apps' selectors (docs/architecture.md)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from contracts.models import Contract
+from contracts.rules import Lifecycle
+from contracts.selectors import contract_lifecycle, contract_list_for_user
+from portal import charts, rules
+
+CHART_DAYS = 90
+PACE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    name: str
+    healthy: bool | None  # None: no state recorded yet
+    state: str
+    since: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    contract: Contract
+    today: date
+    today_units: int
+    today_fee_fen: int
+    month_units: int
+    month_fee_fen: int
+    month_delivery_rate: Decimal | None  # percent
+    prepayment_balance_fen: int | None
+    billed_fen: int
+    forecast: rules.Forecast
+    consumption_since: date
+    nodes: list[NodeHealth] | None  # None: the gateway offers no node state yet
+    tickets: list  # [(ticket, [ClockView])]
+    complaints: list  # [(complaint, [ClockView])]
+    volume_svg: str
+    rate_svg: str | None
+    lifecycle: Lifecycle
+
+
+def dashboard_contract(*, user, contract_id: int | None = None) -> Contract | None:
+    qs = contract_list_for_user(user=user)
+    if contract_id is not None:
+        return qs.filter(pk=contract_id).first()
+    return qs.first()
+
+
+def _units(contract: Contract, start: date, end: date) -> dict[date, int]:
+    from gateway.selectors import daily_success_units
+
+    if end < start:
+        return {}
+    return daily_success_units(contract_id=contract.pk, start=start, end=end)
+
+
+def _month_delivery_rate(contract: Contract, today: date) -> Decimal | None:
+    from gateway.selectors import month_evidence
+
+    rate = month_evidence(contract_id=contract.pk, year=today.year, month=today.month).get("delivery_rate")
+    return None if rate is None else (Decimal(rate) * 100).quantize(Decimal("0.01"))
+
+
+def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None] | None:
+    """Delivered / accepted per day in percent, or None when the gateway offers no daily figure."""
+    from gateway import selectors as gateway_selectors
+
+    daily = getattr(gateway_selectors, "daily_delivery", None)
+    if daily is None:
+        return None
+    return {
+        day: rules.rate_percent(row["delivered"], row["accepted"])
+        for day, row in daily(contract_id=contract.pk, start=start, end=end).items()
+    }
+
+
+def _node_health(contract: Contract) -> list[NodeHealth] | None:
+    from gateway import selectors as gateway_selectors
+
+    health = getattr(gateway_selectors, "node_health", None)
+    if health is None:
+        return None
+    return [
+        NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row.get("reason", ""))
+        for row in health(contract_id=contract.pk)
+    ]
+
+
+def _prepayment_balance(contract: Contract, today: date) -> tuple[int | None, int]:
+    from billing.selectors import billed_before, prepayment_balance_history
+
+    history = prepayment_balance_history(contract=contract)
+    billed, _ = billed_before(contract=contract, year=today.year + 1, month=1)
+    return (history[-1][2] if history else None), billed
+
+
+def open_tickets_and_complaints(*, contract: Contract, now: datetime) -> tuple[list, list]:
+    from assessment.models import Complaint
+    from assessment.selectors import clock_views, complaint_clocks, fault_ticket_clocks, fault_ticket_list_open
+
+    tickets = [
+        (t, clock_views(fault_ticket_clocks(t), now=now))
+        for t in fault_ticket_list_open(contract_id=contract.pk).order_by("reported_at")
+    ]
+    # No "open complaints" selector in assessment yet: read the unresolved ones directly.
+    complaints = [
+        (c, clock_views(complaint_clocks(c), now=now))
+        for c in Complaint.objects.filter(contract=contract, resolved_at__isnull=True).order_by("received_at")
+    ]
+    return tickets, complaints
+
+
+def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    month_start = today.replace(day=1)
+    chart_start = today - timedelta(days=CHART_DAYS - 1)
+    since = contract.activated_on or contract.signed_on
+
+    all_units = _units(contract, min(since, chart_start), today)
+    consumed_units = sum(u for d, u in all_units.items() if d >= since)
+    recent_units = sum(u for d, u in all_units.items() if d > today - timedelta(days=PACE_DAYS))
+    month_units = sum(u for d, u in all_units.items() if d >= month_start)
+    today_units = all_units.get(today, 0)
+    price = contract.unit_price
+
+    days = [chart_start + timedelta(days=i) for i in range(CHART_DAYS)]
+    volume_svg = charts.bar_chart([(d, all_units.get(d, 0)) for d in days], title="近90天每日发送条数")
+    rates = _daily_delivery_rates(contract, chart_start, today)
+    rate_svg = (
+        charts.line_chart([(d, rates.get(d)) for d in days], title="近90天每日送达率") if rates is not None else None
+    )
+    prepayment, billed = _prepayment_balance(contract, today)
+    tickets, complaints = open_tickets_and_complaints(contract=contract, now=now)
+    return Dashboard(
+        contract=contract,
+        today=today,
+        today_units=today_units,
+        today_fee_fen=rules.fee_fen(today_units, price),
+        month_units=month_units,
+        month_fee_fen=rules.fee_fen(month_units, price),
+        month_delivery_rate=_month_delivery_rate(contract, today),
+        prepayment_balance_fen=prepayment,
+        billed_fen=billed,
+        forecast=rules.forecast_total_reached(
+            consumed_fen=rules.fee_fen(consumed_units, price),
+            total_fen=contract.total_amount_fen,
+            recent_fen=rules.fee_fen(recent_units, price),
+            recent_days=PACE_DAYS,
+            today=today,
+        ),
+        consumption_since=since,
+        nodes=_node_health(contract),
+        tickets=tickets,
+        complaints=complaints,
+        volume_svg=volume_svg,
+        rate_svg=rate_svg,
+        lifecycle=contract_lifecycle(contract, today=today),
+    )

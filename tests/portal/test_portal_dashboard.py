@@ -1,0 +1,69 @@
+"""The dashboard at / for every role, with the figures computed from the gateway's daily counts."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=TZ)
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_the_login_page(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["police_user", "carrier_user", "finance_user", "auditor_user"])
+def test_every_role_gets_the_dashboard(request, role, client_as, contract):
+    user = request.getfixturevalue(role)
+    response = client_as(user).get("/")
+    assert response.status_code == 200
+    assert "仪表板" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_figures(client_as, police_user, contract, daily_counts):
+    contract.activated_on = date(2026, 1, 1)
+    contract.save()
+    days = {NOW.date() - timedelta(days=i): (10_000, 9_900) for i in range(40)}
+    daily_counts(days)
+    with time_machine.travel(NOW):
+        page = client_as(police_user).get("/").content.decode()
+    assert 'id="today-units">10,000<' in page
+    assert "费用 ¥300.00" in page  # 10,000 units × 0.03
+    assert 'id="month-units">100,000<' in page  # 1-10 March
+    assert "99.00%" in page  # delivered / accepted this month
+    # consumed since activation: 40 days × 300.00 = 12,000.00; pace 300.00/day; 1,428,000.00 left -> 4760 days
+    assert 'id="consumed">¥12,000.00<' in page
+    assert (NOW.date() + timedelta(days=4760)).isoformat() in page
+    assert page.count('class="bar"') == 90
+    assert "续展决定截止日" in page  # police see the lifecycle
+
+
+@pytest.mark.django_db
+def test_carrier_sees_masked_complainant_numbers_and_no_lifecycle(client_as, carrier_user, police_user, contract):
+    from factories.assessment import ComplaintFactory
+
+    ComplaintFactory(contract=contract, complainant_mobile="13912345678")
+    carrier_page = client_as(carrier_user).get("/").content.decode()
+    assert "139****5678" in carrier_page and "13912345678" not in carrier_page
+    assert "续展决定截止日" not in carrier_page
+
+
+@pytest.mark.django_db
+def test_user_without_a_contract_gets_a_hint(make_user, client_as):
+    page = client_as(make_user("carrier_staff", "lonely")).get("/").content.decode()
+    assert "尚未关联任何合同" in page
+
+
+@pytest.mark.django_db
+def test_navigation_follows_the_role(client_as, carrier_user, police_user):
+    carrier_page = client_as(carrier_user).get("/").content.decode()
+    assert 'href="/portal/"' in carrier_page and 'href="/admin/"' not in carrier_page
+    assert 'href="/finance/"' not in carrier_page
+    police_page = client_as(police_user).get("/").content.decode()
+    assert 'href="/admin/"' in police_page and 'href="/audit/"' in police_page

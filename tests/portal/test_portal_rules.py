@@ -1,0 +1,66 @@
+"""Dashboard figures: fees at the unit price, the forecast of the contract total, SVG charts (pure)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from portal.charts import bar_chart, line_chart
+from portal.rules import fee_fen, forecast_total_reached, rate_percent
+
+TODAY = date(2026, 3, 10)
+
+
+@pytest.mark.parametrize(
+    ("units", "price", "fen"),
+    [(0, "0.03", 0), (1, "0.03", 3), (1_000_000, "0.03", 3_000_000), (1, "0.035", 4), (1, "0.0349", 3)],
+)
+def test_fee_is_units_times_price_rounded_half_up_once(units, price, fen):
+    assert fee_fen(units, Decimal(price)) == fen
+
+
+def test_forecast_at_the_recent_pace():
+    # 1,440,000.00 total, 1,000,000.00 used, 30 days at 10,000.00 a day -> 44 more days
+    f = forecast_total_reached(
+        consumed_fen=100_000_000, total_fen=144_000_000, recent_fen=30_000_000, recent_days=30, today=TODAY
+    )
+    assert f.remaining_fen == 44_000_000
+    assert f.reached_on == TODAY + timedelta(days=44)
+    assert f.percent == Decimal("69.44")
+    assert f.daily_pace_fen == Decimal("1000000.00")
+
+
+def test_forecast_rounds_a_partial_day_up():
+    f = forecast_total_reached(consumed_fen=0, total_fen=1001, recent_fen=300, recent_days=30, today=TODAY)
+    assert f.reached_on == TODAY + timedelta(days=101)  # 100 days reach 1000 fen, the 101st reaches 1001
+
+
+def test_forecast_without_traffic_or_when_used_up():
+    idle = forecast_total_reached(consumed_fen=5, total_fen=100, recent_fen=0, recent_days=30, today=TODAY)
+    assert idle.reached_on is None and idle.already_reached is False
+    done = forecast_total_reached(consumed_fen=120, total_fen=100, recent_fen=10, recent_days=30, today=TODAY)
+    assert done.already_reached is True and done.remaining_fen == 0
+
+
+def test_rate_percent():
+    assert rate_percent(985, 1000) == Decimal("98.50")
+    assert rate_percent(1, 3) == Decimal("33.33")
+    assert rate_percent(0, 0) is None
+
+
+def test_bar_chart_scales_bars_to_a_round_maximum_and_escapes_titles():
+    days = [date(2026, 2, 27) + timedelta(days=i) for i in range(4)]
+    svg = bar_chart(list(zip(days, [0, 50, 100, 75], strict=True)), title="<量>")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "&lt;量&gt;" in svg and "<量>" not in svg
+    assert svg.count('class="bar"') == 4
+    assert ">100<" in svg  # the top grid label (nice maximum of 100)
+    assert "3-01" in svg  # month starts are labelled
+
+
+def test_line_chart_breaks_at_missing_days():
+    days = [date(2026, 3, 1) + timedelta(days=i) for i in range(5)]
+    values = [Decimal("99"), Decimal("98"), None, Decimal("97"), Decimal("96")]
+    svg = line_chart(list(zip(days, values, strict=True)), title="送达率")
+    assert svg.count("<polyline") == 2
+    assert svg.count('class="dot"') == 4
