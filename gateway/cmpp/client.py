@@ -572,6 +572,8 @@ class Session:
                 link.login_future = loop.create_future()
                 link.send(encode_frame(Connect(cfg.sp_id, auth, version, ts), link.next_seq(), version))
                 resp = await link.login_future
+                if link.closed:
+                    raise ConnectionLost("the connection closed right after the login answer")
         except TimeoutError as exc:
             if link is not None:
                 link.abort()

@@ -8,6 +8,8 @@ After a FrameError the stream is out of step and the connection must be closed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from gateway.cmpp.errors import FrameError
 from gateway.cmpp.pdu import HEADER, HEADER_SIZE
 
@@ -19,7 +21,7 @@ Frame = tuple[int, int, bytes]
 
 
 class FrameReader:
-    """Incremental frame splitter: ``feed(chunk)`` returns the frames completed by that chunk."""
+    """Incremental frame splitter: ``feed(chunk)`` yields the frames completed by that chunk."""
 
     __slots__ = ("_buffer", "max_length")
 
@@ -34,9 +36,14 @@ class FrameReader:
         """Bytes received but not yet part of a complete frame."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> Iterator[Frame]:
+        """Yield the frames that ``data`` completes, in order.
+
+        Frames before a bad header are yielded first; the FrameError is raised when iteration reaches the
+        bad header. Consume the iterator fully (or drop the connection): frames left unconsumed are lost.
+        """
         buf = self._buffer + data if self._buffer else bytes(data)
-        frames: list[Frame] = []
+        self._buffer = b""
         size = len(buf)
         off = 0
         unpack_from = HEADER.unpack_from
@@ -44,12 +51,10 @@ class FrameReader:
         while size - off >= HEADER_SIZE:
             length, command_id, seq = unpack_from(buf, off)
             if length < HEADER_SIZE or length > max_length:
-                self._buffer = b""
                 raise FrameError(f"Total_Length {length} outside {HEADER_SIZE}..{max_length}")
             end = off + length
             if end > size:
                 break
-            frames.append((command_id, seq, buf[off + HEADER_SIZE:end]))
+            yield command_id, seq, buf[off + HEADER_SIZE:end]
             off = end
         self._buffer = buf[off:] if off else buf
-        return frames

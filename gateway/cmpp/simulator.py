@@ -39,7 +39,7 @@ from typing import IO, Any
 
 from gateway.cmpp.auth import authenticator_ismg, authenticator_source
 from gateway.cmpp.codec import FrameReader
-from gateway.cmpp.errors import CmppProtocolError, FrameError, PduDecodeError, PduLengthError
+from gateway.cmpp.errors import CmppProtocolError, PduDecodeError, PduLengthError
 from gateway.cmpp.msgid import MsgIdGenerator
 from gateway.cmpp.pdu import (
     HEADER,
@@ -187,13 +187,7 @@ class _Conn(asyncio.Protocol):
         if self.closed:
             return
         sim = self.sim
-        try:
-            frames = self.reader.feed(data)
-        except FrameError as exc:
-            sim.stats.malformed += 1
-            log.info("simulator: bad frame, closing the connection: %s", exc)
-            self.abort()
-            return
+        frames = self.reader.feed(data)
         out: list[bytes] = []
         answers = 0
         try:
@@ -221,7 +215,7 @@ class _Conn(asyncio.Protocol):
                     raise CmppProtocolError(f"command 0x{command:08x} before CONNECT")
                 else:
                     self._on_other(command, seq, body, out)
-        except CmppProtocolError as exc:
+        except CmppProtocolError as exc:  # FrameError included: the stream is out of step
             sim.stats.malformed += 1
             log.info("simulator: protocol error, closing the connection: %s", exc)
             self.write(out, answers)

@@ -58,28 +58,33 @@ def test_random_bytes_never_crash_or_buffer_without_bound(chunks: list[bytes]) -
     reader = FrameReader()
     for chunk in chunks:
         try:
-            frames = reader.feed(chunk)
+            for command, _seq, body in reader.feed(chunk):
+                with contextlib.suppress(CmppProtocolError):
+                    decode_body(command, body, V30)
         except FrameError:
             reader = FrameReader()  # the connection would be closed here
-            continue
-        for command, _seq, body in frames:
-            with contextlib.suppress(CmppProtocolError):
-                decode_body(command, body, V30)
         assert reader.buffered < MAX_FRAME_LENGTH
 
 
 @pytest.mark.parametrize("length", [0, 11, MAX_FRAME_LENGTH + 1, 0xFFFFFFFF])
 def test_impossible_total_length_is_refused_at_once(length: int) -> None:
     with pytest.raises(FrameError):
-        FrameReader().feed(struct.pack(">III", length, 4, 1))
+        list(FrameReader().feed(struct.pack(">III", length, 4, 1)))
+
+
+def test_frames_before_a_bad_header_are_still_delivered() -> None:
+    frames = FrameReader().feed(FRAMES[2] + struct.pack(">III", 5, 4, 1))
+    assert next(frames)[1] == 3
+    with pytest.raises(FrameError):
+        next(frames)
 
 
 def test_short_input_waits_for_more() -> None:
     reader = FrameReader()
     frame = FRAMES[0]
-    assert reader.feed(frame[:5]) == []
-    assert reader.feed(frame[5:-1]) == []
-    assert len(reader.feed(frame[-1:])) == 1
+    assert list(reader.feed(frame[:5])) == []
+    assert list(reader.feed(frame[5:-1])) == []
+    assert len(list(reader.feed(frame[-1:]))) == 1
 
 
 @settings(max_examples=200)
