@@ -1,0 +1,618 @@
+"""The sender engine that `manage.py runsender` runs: one asyncio loop, a CMPP session per enabled node.
+
+Flow: the dispatcher claims batches of queued messages (leases in the database), picks a node for each by
+smooth weighted round-robin over the nodes' current traffic share (policy.py) and free capacity, and starts
+one submit task per message. Answers are collected and written in batches by a single writer task (bulk
+SQL in a worker thread); status reports are written the same way, after the answers of the same round, and
+a report that arrives before its SUBMIT_RESP was committed is retried for a grace period before it is kept
+as unmatched.
+
+Failover: a session that drops (refused login, dead heartbeat, connection lost) takes its node's share to
+zero at once (the session's state callback), a node whose submits stall or which keeps refusing/throttling
+is taken down by the policy; messages not sent go back to the front of the local queue and out through the
+other nodes immediately. A submit whose answer was lost (SubmitAmbiguous) is sent again through another
+node and marked possible duplicate (GATEWAY_AMBIGUOUS_POLICY=resend, default) or failed (=fail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, connections
+from django.utils import timezone
+
+from gateway import metrics
+from gateway.cmpp import (
+    CmppError,
+    DeliverMO,
+    DeliverReport,
+    Session,
+    SessionState,
+    SubmitAmbiguous,
+    SubmitNotSent,
+)
+from gateway.sender import policy, store
+from gateway.sender.adapters import NodeSpec, submit_request
+from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
+from sms_contract.masking import mask_mobile
+
+log = logging.getLogger("gateway.sender")
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    batch: int = 1000
+    lease_seconds: int = 120
+    poll_seconds: float = 1.0
+    probation_seconds: float = 10.0
+    ramp_seconds: float = 30.0
+    max_error_rate: float = 0.5
+    stall_seconds: float = 5.0
+    node_down_ticket_seconds: float = 600.0
+    all_down_ticket_seconds: float = 30.0
+    ambiguous_policy: str = "resend"
+    report_grace_seconds: float = 10.0
+    flush_interval: float = 0.05
+    capacity_factor: int = 4  # messages per node handed to its session: window * factor
+    expire_every_seconds: float = 30.0
+
+    @classmethod
+    def from_django(cls, **overrides) -> SenderSettings:
+        values = {
+            "batch": settings.GATEWAY_SENDER_BATCH,
+            "lease_seconds": settings.GATEWAY_SENDER_LEASE_SECONDS,
+            "poll_seconds": settings.GATEWAY_SENDER_POLL_SECONDS,
+            "probation_seconds": settings.GATEWAY_NODE_PROBATION_SECONDS,
+            "ramp_seconds": settings.GATEWAY_NODE_RAMP_SECONDS,
+            "max_error_rate": settings.GATEWAY_NODE_MAX_ERROR_RATE,
+            "node_down_ticket_seconds": settings.GATEWAY_NODE_DOWN_TICKET_SECONDS,
+            "all_down_ticket_seconds": settings.GATEWAY_ALL_DOWN_TICKET_SECONDS,
+            "ambiguous_policy": settings.GATEWAY_AMBIGUOUS_POLICY,
+            "report_grace_seconds": settings.GATEWAY_REPORT_MATCH_GRACE_SECONDS,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class Job:
+    """A claimed message on its way out, with what earlier attempts left behind."""
+
+    message: Claimed
+    possible_duplicate: bool = False
+    avoid: int | None = None  # node id not to use (the one that lost an ambiguous submit)
+    earlier: list[tuple[int, SegmentAnswer, datetime]] = field(default_factory=list)
+
+
+class Node:
+    """A node's session and live bookkeeping."""
+
+    def __init__(self, spec: NodeSpec) -> None:
+        self.spec = spec
+        self.health = policy.NodeHealth(spec.name)
+        self.session: Session | None = None
+        self.inflight = 0
+        self.last_answer = 0.0
+        self.busy_since = 0.0  # when inflight last went from 0 to 1
+        self.down_since: float | None = 0.0
+        self.ticket_opened = False
+        self.capacity = max(1, spec.config.window) * 4
+
+
+def sender_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Sender:
+    def __init__(self, nodes: list[NodeSpec], cfg: SenderSettings | None = None, *, owner: str | None = None) -> None:
+        self.cfg = cfg or SenderSettings()
+        self.owner = owner or sender_identity()
+        self.nodes = {spec.id: Node(spec) for spec in nodes}
+        for node in self.nodes.values():
+            node.capacity = max(1, node.spec.config.window) * self.cfg.capacity_factor
+        self.policy_cfg = policy.PolicyConfig(
+            probation_seconds=self.cfg.probation_seconds,
+            ramp_seconds=self.cfg.ramp_seconds,
+            max_error_rate=self.cfg.max_error_rate,
+        )
+        self.picker = policy.WeightedPicker()
+        self.local: deque[Job] = deque()
+        self.outcomes: list[Outcome] = []
+        self.reports: list[tuple[ReportIn, asyncio.Future[None] | None]] = []
+        self.retry_reports: list[tuple[float, float, ReportIn]] = []  # (first seen, next try, report)
+        self.tasks: set[asyncio.Task] = set()
+        self.wakeup = asyncio.Event()
+        self.capacity_free = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.all_down_since: float | None = 0.0
+        self.all_down_ticket = False
+        self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.executor = ThreadPoolExecutor(
+            max_workers=1 if connection.vendor == "sqlite" else 4, thread_name_prefix="sender-db"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until `stop` is set (or cancelled), then stop claiming, finish in-flight work and write it."""
+        self._loop = asyncio.get_running_loop()
+        stop = stop or asyncio.Event()
+        log.info("sender %s starting with %d node(s)", self.owner, len(self.nodes))
+        started = self._now()
+        self.all_down_since = started
+        for node in self.nodes.values():
+            node.down_since = started
+            metrics.node_state_set(node.spec.name, node.health.state.value)
+        workers = [
+            asyncio.create_task(self._connect(node), name=f"connect-{node.spec.name}") for node in self.nodes.values()
+        ]
+        workers += [
+            asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+            asyncio.create_task(self._writer_loop(), name="writer"),
+            asyncio.create_task(self._tick_loop(), name="tick"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            self.stopping.set()
+            self.wakeup.set()
+            self.capacity_free.set()
+            await self._shutdown(workers)
+
+    async def _shutdown(self, workers: list[asyncio.Task]) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=15)
+        for job in self.local:
+            self.outcomes.append(
+                Outcome(job.message, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
+            )
+        self.local.clear()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        for node in self.nodes.values():
+            if node.session is not None:
+                with contextlib.suppress(Exception):
+                    await node.session.close()
+        try:
+            await self._flush()
+            await self._flush_reports(final=True)
+        finally:
+            await self._close_db_threads()
+        log.info("sender %s stopped: %s", self.owner, self.stats)
+
+    # ------------------------------------------------------------------ sessions and health
+    async def _connect(self, node: Node) -> None:
+        """Connect (and keep trying until the first login works); afterwards the session reconnects itself."""
+        attempt = 0
+        while not self.stopping.is_set():
+            session = Session(
+                node.spec.config,
+                on_deliver=lambda event, node=node: self._on_deliver(node, event),
+                on_state=lambda state, error, node=node: self._on_state(node, state, error),
+            )
+            node.session = session
+            try:
+                await session.connect()
+                return
+            except CmppError as exc:
+                self._health_changed(node, policy.on_disconnected(node.health, self._now(), f"login failed: {exc}"))
+                with contextlib.suppress(Exception):
+                    await session.close()
+                delay = min(30.0, 0.5 * 2**attempt)
+                attempt += 1
+                log.warning("node %s: %s; retrying in %.1f s", node.spec.name, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay)
+
+    def _on_state(self, node: Node, state: SessionState, error: BaseException | None) -> None:
+        now = self._now()
+        if state is SessionState.CONNECTED:
+            changed = policy.on_connected(node.health, now, self.policy_cfg)
+        elif state in (SessionState.RECONNECTING, SessionState.DISCONNECTED):
+            changed = policy.on_disconnected(node.health, now, f"session {state.value}: {error}")
+        else:
+            return
+        self._health_changed(node, changed)
+
+    def _health_changed(self, node: Node, changed: bool) -> None:
+        if not changed:
+            return
+        h = node.health
+        metrics.node_state_set(node.spec.name, h.state.value)
+        now = self._now()
+        if h.state is policy.NodeState.DOWN:
+            node.down_since = node.down_since if node.down_since is not None else now
+        elif h.state is policy.NodeState.UP:
+            node.down_since = None
+            node.ticket_opened = False
+        log.log(
+            logging.WARNING if h.state is policy.NodeState.DOWN else logging.INFO,
+            "node %s -> %s (%s)",
+            node.spec.name,
+            h.state.value,
+            h.reason,
+        )
+        self.capacity_free.set()
+        self._background(
+            self._db(
+                store.node_state_record,
+                node_id=node.spec.id,
+                healthy=h.healthy,
+                state=h.state.value,
+                reason=h.reason,
+                sender=self.owner,
+                at=timezone.now(),
+            )
+        )
+
+    async def _tick_loop(self) -> None:
+        last_expire = -1e9
+        last_queue_stats = -1e9
+        while not self.stopping.is_set():
+            now = self._now()
+            for node in self.nodes.values():
+                h = node.health
+                if (
+                    h.state is policy.NodeState.UP
+                    and node.inflight
+                    and now - max(node.last_answer, node.busy_since) > self.cfg.stall_seconds
+                ):
+                    h.held_until = now + self.cfg.probation_seconds
+                    self._health_changed(node, policy.on_disconnected(h, now, "submits not answered"))
+                    h.connected = node.session is not None and node.session.is_alive
+                self._health_changed(node, policy.tick(h, now, self.policy_cfg))
+                metrics.NODE_INFLIGHT.labels(node=node.spec.name).set(node.inflight)
+            self._check_tickets(now)
+            if now - last_expire > self.cfg.expire_every_seconds:
+                last_expire = now
+                self._background(self._db(store.messages_expire, now=timezone.now()))
+            if now - last_queue_stats > 5:
+                last_queue_stats = now
+                self._background(self._queue_gauges())
+            await asyncio.sleep(0.1)
+
+    async def _queue_gauges(self) -> None:
+        depth, age = await self._db(metrics.queue_stats)
+        metrics.SENDER_QUEUE_DEPTH.set(depth)
+        metrics.SENDER_QUEUE_OLDEST.set(age)
+
+    def _check_tickets(self, now: float) -> None:
+        nodes = list(self.nodes.values())
+        if not nodes:
+            return
+        all_down = all(n.health.state is not policy.NodeState.UP for n in nodes)
+        if all_down:
+            self.all_down_since = self.all_down_since if self.all_down_since is not None else now
+            if not self.all_down_ticket and now - self.all_down_since >= self.cfg.all_down_ticket_seconds:
+                self.all_down_ticket = True
+                names = ", ".join(n.spec.name for n in nodes)
+                self._open_ticket(nodes[0].spec.contract_id, "severe", f"所有网关节点不可用（{names}）")
+        else:
+            self.all_down_since = None
+            self.all_down_ticket = False
+        for node in nodes:
+            if (
+                node.down_since is not None
+                and not node.ticket_opened
+                and now - node.down_since >= self.cfg.node_down_ticket_seconds
+            ):
+                node.ticket_opened = True
+                self._open_ticket(
+                    node.spec.contract_id,
+                    "minor",
+                    f"网关节点 {node.spec.name} 不可用已超过 {int(self.cfg.node_down_ticket_seconds)} 秒："
+                    f"{node.health.reason}",
+                )
+
+    def _open_ticket(self, contract_id: int, severity: str, description: str) -> None:
+        from assessment.services import fault_ticket_open_automatic
+
+        log.error("opening a %s fault ticket: %s", severity, description)
+        self._background(
+            self._db(
+                fault_ticket_open_automatic,
+                contract_id=contract_id,
+                severity=severity,
+                description=description,
+                reported_at=timezone.now(),
+            )
+        )
+
+    # ------------------------------------------------------------------ dispatch
+    def _choose(self, avoid: int | None) -> Node | None:
+        now = self._now()
+        weights: dict[int, float] = {}
+        for node_id, node in self.nodes.items():
+            if node.inflight >= node.capacity or node.session is None or not node.session.is_alive:
+                continue
+            weights[node_id] = node.spec.weight * policy.traffic_share(node.health, now, self.policy_cfg)
+        if avoid is not None and any(w > 0 for k, w in weights.items() if k != avoid):
+            weights.pop(avoid, None)
+        chosen = self.picker.pick(weights)
+        return self.nodes[chosen] if chosen is not None else None
+
+    def _any_node_usable(self) -> bool:
+        now = self._now()
+        return any(
+            node.spec.weight * policy.traffic_share(node.health, now, self.policy_cfg) > 0
+            for node in self.nodes.values()
+        )
+
+    async def _dispatch_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self._dispatch_round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch round failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _dispatch_round(self) -> None:
+        if not self._any_node_usable():
+            await self._wait(self.capacity_free, 0.2)
+            return
+        if len(self.local) < self.cfg.batch // 2:
+            claimed = await self._db(
+                store.message_claim_batch,
+                owner=self.owner,
+                limit=self.cfg.batch,
+                lease_seconds=self.cfg.lease_seconds,
+                now=timezone.now(),
+            )
+            self.stats["claimed"] += len(claimed)
+            self.local.extend(Job(m, possible_duplicate=m.possible_duplicate) for m in claimed)
+            if not self.local:
+                await self._wait(self.wakeup, self.cfg.poll_seconds)
+                return
+        self._dispatch_some()
+        await self._wait(self.capacity_free, 0.05)
+
+    def _dispatch_some(self) -> None:
+        now = timezone.now()
+        margin = timedelta(seconds=min(30, self.cfg.lease_seconds / 4))
+        while self.local:
+            job = self.local[0]
+            node = self._choose(job.avoid)
+            if node is None:
+                return
+            self.local.popleft()
+            msg = job.message
+            if msg.valid_until <= now:
+                self.outcomes.append(Outcome(msg, "expired", earlier=job.earlier))
+                continue
+            if msg.lease_until - now < margin:  # another sender may claim it soon: give it back
+                self.outcomes.append(
+                    Outcome(msg, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
+                )
+                continue
+            if node.inflight == 0:
+                node.busy_since = self._now()
+            node.inflight += 1
+            task = asyncio.get_running_loop().create_task(self._submit(node, job))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _submit(self, node: Node, job: Job) -> None:
+        msg = job.message
+        name = node.spec.name
+        started = self._now()
+        try:
+            try:
+                result = await node.session.submit(submit_request(msg, node.spec))
+            finally:
+                node.inflight -= 1
+                self.capacity_free.set()
+        except SubmitAmbiguous as exc:
+            self.stats["ambiguous"] += 1
+            metrics.SUBMIT_ERRORS.labels(node=name, result="ambiguous").inc()
+            at = timezone.now()
+            job.earlier.extend((node.spec.id, _answer(s), at) for s in exc.segments if s.result == 0)
+            log.warning("message %s via %s: answer lost (%s)", msg.id, name, exc.reason)
+            if self.cfg.ambiguous_policy == "fail":
+                self.outcomes.append(Outcome(msg, "ambiguous_failed", earlier=job.earlier))
+            else:
+                job.possible_duplicate = True
+                job.avoid = node.spec.id
+                self.local.appendleft(job)
+            return
+        except SubmitNotSent as exc:
+            self.stats["not_sent"] += 1
+            if exc.last_result == 8:
+                self._answer(node, error=True)
+                metrics.SUBMIT_ERRORS.labels(node=name, result="8").inc()
+            else:
+                metrics.SUBMIT_ERRORS.labels(node=name, result="not_sent").inc()
+            self.local.appendleft(job)
+            return
+        except ValueError as exc:  # text or fields that cannot be encoded: never sendable
+            log.error("message %s cannot be submitted: %s", msg.id, exc)
+            self.outcomes.append(Outcome(msg, "refused", node_id=node.spec.id, segments=[SegmentAnswer(1, 0, 255)]))
+            return
+        except CmppError as exc:
+            log.warning("message %s via %s not sent: %r", msg.id, name, exc)
+            self.local.appendleft(job)
+            return
+        finally:
+            node.last_answer = self._now()
+        metrics.SUBMIT_LATENCY.labels(node=name).observe(self._now() - started)
+        answers = [_answer(s) for s in result.segments]
+        if all(a.result == 0 for a in answers):
+            self.stats["accepted"] += 1
+            metrics.SUBMITS.labels(node=name).inc()
+            self._answer(node, error=False)
+            kind = "accepted"
+        else:
+            self.stats["refused"] += 1
+            for a in answers:
+                if a.result:
+                    metrics.SUBMIT_ERRORS.labels(node=name, result=str(a.result)).inc()
+            self._answer(node, error=True)
+            kind = "refused"
+        self.outcomes.append(
+            Outcome(
+                msg,
+                kind,
+                node_id=node.spec.id,
+                segments=answers,
+                possible_duplicate=job.possible_duplicate,
+                earlier=job.earlier,
+            )
+        )
+
+    def _answer(self, node: Node, *, error: bool) -> None:
+        self._health_changed(node, policy.on_answer(node.health, self._now(), error, self.policy_cfg))
+
+    # ------------------------------------------------------------------ reports and uplink
+    def _on_deliver(self, node: Node, event) -> asyncio.Future[None] | None:
+        if isinstance(event, DeliverReport):
+            self.stats["reports"] += 1
+            metrics.RECEIPTS.labels(stat=event.stat).inc()
+            done = self._loop.create_future()
+            report = ReportIn(event.msg_id, event.stat, event.dest, node.spec.id, event.submit_time, event.done_time)
+            self.reports.append((report, done))
+            return done
+        if isinstance(event, DeliverMO):
+            log.info("uplink via %s from %s", node.spec.name, mask_mobile(event.src))
+            return asyncio.ensure_future(self._uplink(node, event))
+        return None
+
+    async def _uplink(self, node: Node, event: DeliverMO) -> None:
+        opt_out = await self._db(
+            store.uplink_record,
+            src=event.src,
+            dest_id=event.dest_id,
+            text=event.text,
+            node_id=node.spec.id,
+            now=timezone.now(),
+        )
+        metrics.UPLINKS.labels(opt_out=str(opt_out).lower()).inc()
+
+    # ------------------------------------------------------------------ writing
+    async def _writer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.flush_interval)
+            try:
+                await self._flush()
+                await self._flush_reports()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("writing results failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _flush(self) -> None:
+        while self.outcomes:
+            batch, self.outcomes = self.outcomes[:5000], self.outcomes[5000:]
+            try:
+                await self._db(store.results_record, outcomes=batch, owner=self.owner, now=timezone.now())
+            except BaseException:
+                self.outcomes[:0] = batch
+                raise
+
+    async def _flush_reports(self, final: bool = False) -> None:
+        """Write the reports received since the last round plus unmatched ones due for another try. A report
+        still unmatched after the grace period is kept in the unmatched table."""
+        now = self._now()
+        due = [entry for entry in self.retry_reports if final or now >= entry[1]]
+        fresh, self.reports = self.reports, []
+        if not fresh and not due:
+            return
+        self.retry_reports = [entry for entry in self.retry_reports if not (final or now >= entry[1])]
+        first_seen = {id(report): first for first, _, report in due}
+        batch = [report for report, _ in fresh] + [report for _, _, report in due]
+        try:
+            unmatched = await self._db(store.reports_record, reports=batch, now=timezone.now())
+        except Exception:
+            for _, fut in fresh:
+                if fut is not None and not fut.done():
+                    fut.set_exception(RuntimeError("status report not written"))  # not acknowledged: resent
+            self.retry_reports.extend(due)
+            raise
+        for _, fut in fresh:
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+        keep = []
+        for report in unmatched:
+            first = first_seen.get(id(report), now)
+            if final or now - first >= self.cfg.report_grace_seconds:
+                keep.append(report)
+            else:
+                self.retry_reports.append((first, now + 1.0, report))
+        if keep:
+            metrics.UNMATCHED_REPORTS.inc(len(keep))
+            await self._db(store.unmatched_reports_keep, reports=keep, now=timezone.now())
+
+    # ------------------------------------------------------------------ helpers
+    def _now(self) -> float:
+        return time.monotonic()
+
+    async def _close_db_threads(self) -> None:
+        workers = self.executor._max_workers
+        barrier = threading.Barrier(workers, timeout=5)
+
+        def close() -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # one call per worker thread
+            connections.close_all()
+
+        await asyncio.gather(*(self._loop.run_in_executor(self.executor, close) for _ in range(workers)))
+        self.executor.shutdown(wait=True)
+
+    def _db(self, func, /, **kwargs):
+        """Run a database function on the sender's DB threads (one on SQLite, which locks whole tables)."""
+        return self._loop.run_in_executor(self.executor, functools.partial(_db_call, func, kwargs))
+
+    async def _wait(self, event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+    def _background(self, awaitable) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self.tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed: %r", task.exception())
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    def health(self) -> dict:
+        nodes = {
+            node.spec.name: {
+                "state": node.health.state.value,
+                "connected": bool(node.session and node.session.is_alive),
+                "reason": node.health.reason,
+                "inflight": node.inflight,
+            }
+            for node in self.nodes.values()
+        }
+        up = sum(1 for n in self.nodes.values() if n.health.state is policy.NodeState.UP)
+        return {"sender": self.owner, "ok": up > 0, "nodes_up": up, "nodes": nodes, "local_queue": len(self.local)}
+
+
+def _answer(segment) -> SegmentAnswer:
+    return SegmentAnswer(segment.pk_number, segment.msg_id, segment.result)
+
+
+def _db_call(func, kwargs):
+    close_old_connections()
+    return func(**kwargs)
