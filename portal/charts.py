@@ -13,12 +13,13 @@ LEFT, RIGHT, TOP, BOTTOM = 70, 16, 16, 34
 
 
 def _nice_max(value: int) -> int:
-    """The smallest 1/2/5 × 10^n at or above ``value`` (at least 1)."""
+    """The smallest of 4, 8, 20, 40, 80, 200, 400 … at or above ``value``: divisible by the four grid
+    lines, so that every tick label is exact."""
     step = 1
     while True:
-        for m in (1, 2, 5):
+        for m in (4, 8, 20):
             if m * step >= value:
-                return max(m * step, 1)
+                return m * step
         step *= 10
 
 

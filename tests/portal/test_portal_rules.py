@@ -54,8 +54,14 @@ def test_bar_chart_scales_bars_to_a_round_maximum_and_escapes_titles():
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "&lt;量&gt;" in svg and "<量>" not in svg
     assert svg.count('class="bar"') == 4
-    assert ">100<" in svg  # the top grid label (nice maximum of 100)
+    assert ">200<" in svg and ">150<" in svg  # grid of a nice maximum (200) in exact quarters
     assert "3-01" in svg  # month starts are labelled
+
+
+@pytest.mark.parametrize(("value", "top"), [(0, 4), (1, 4), (5, 8), (9, 20), (100, 200), (12_345, 20_000)])
+def test_bar_chart_maximum_divides_into_four_exact_ticks(value, top):
+    svg = bar_chart([(date(2026, 3, 1), value)], title="t")
+    assert f">{top:,}<" in svg and f">{top * 3 // 4:,}<" in svg
 
 
 def test_line_chart_breaks_at_missing_days():
