@@ -1,1 +1,454 @@
-from django.contrib import admin  # noqa: F401
+"""Billing in the admin (Chinese): calendar, imports, carrier bills with reconciliation, statements with
+approve/issue actions, invoices, payments with an allocation preview, prepayment and bond.
+Writes go through the services; the admin only collects input and shows results."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from billing.models import (
+    CalendarDay,
+    CalendarYear,
+    CarrierBill,
+    ImportedDailyUnits,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    PerformanceBond,
+    Prepayment,
+    Statement,
+    SuccessCountImport,
+)
+from billing.selectors import bond_refund_due_on, reconciliation_for_bill
+from billing.services.bills import carrier_bill_upload
+from billing.services.imports import success_counts_import
+from billing.services.payments import invoice_record, payment_allocation_preview, payment_record
+from billing.services.statements import (
+    statement_adjustment_create,
+    statement_approve,
+    statement_close_month,
+    statement_issue,
+)
+from contracts.models import Contract
+from sms_contract.exceptions import ApplicationError
+from sms_contract.money import format_fen_grouped, yuan_to_fen
+
+
+def yuan(fen: int | None) -> str:
+    return "" if fen is None else format_fen_grouped(fen)
+
+
+def report_error(request, exc: ApplicationError) -> None:
+    messages.error(request, exc.detail)
+    for e in exc.extra.get("errors", [])[:20]:
+        messages.error(request, f"第 {e['row']} 行，列 {e['column']}：{e['message']}")
+
+
+class YuanField(forms.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(SimpleHistoryAdmin):
+    list_display = ["year", "source", "note"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "kind", "is_working", "name"]
+    list_filter = ["kind", "is_working"]
+    date_hierarchy = "date"
+    search_fields = ["name"]
+    ordering = ["date"]
+
+
+class UploadForm(forms.Form):
+    contract = forms.ModelChoiceField(Contract.objects.all(), label=_("合同"))
+    file = forms.FileField(label=_("文件（CSV 或 XLSX）"))
+
+
+class CarrierBillUploadForm(UploadForm):
+    period = forms.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", label=_("账期（YYYY-MM）"))
+
+
+class UploadAdminMixin:
+    """An extra "upload/" page on a model admin that calls one service with the uploaded file."""
+
+    upload_form = UploadForm
+    upload_title = ""
+
+    def get_urls(self):
+        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_upload"
+        extra = [path("upload/", self.admin_site.admin_view(self.upload_view), name=name)]
+        return extra + super().get_urls()
+
+    def upload_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = self.upload_form(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                obj = self.handle_upload(request, form.cleaned_data)
+            except ApplicationError as exc:
+                report_error(request, exc)
+            else:
+                messages.success(request, f"已导入：{obj}")
+                opts = self.model._meta
+                return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.upload_title,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "billing/admin/upload.html", context)
+
+
+@admin.register(SuccessCountImport)
+class SuccessCountImportAdmin(UploadAdminMixin, admin.ModelAdmin):
+    upload_title = "导入每日成功条数（列：日期,成功条数 或 date,units）"
+    list_display = ["filename", "contract", "rows", "first_day", "last_day", "uploaded_by", "uploaded_at"]
+    readonly_fields = list_display
+    change_list_template = "billing/admin/upload_change_list.html"
+
+    def handle_upload(self, request, data):
+        upload = data["file"]
+        return success_counts_import(
+            contract=data["contract"], file=upload, filename=upload.name, uploaded_by=request.user
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportedDailyUnits)
+class ImportedDailyUnitsAdmin(SimpleHistoryAdmin):
+    list_display = ["contract", "day", "units", "source"]
+    list_filter = ["contract"]
+    date_hierarchy = "day"
+    readonly_fields = ["contract", "day", "units", "source"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CarrierBill)
+class CarrierBillAdmin(UploadAdminMixin, admin.ModelAdmin):
+    upload_form = CarrierBillUploadForm
+    upload_title = "上传运营商月度账单（按日汇总或逐条明细）"
+    change_list_template = "billing/admin/upload_change_list.html"
+    list_display = ["contract", "period", "kind", "total_units", "is_late", "due_on", "uploaded_at", "uploaded_by"]
+    list_filter = ["is_late", "kind", "contract"]
+    fields = [
+        "contract",
+        "period",
+        "kind",
+        "filename",
+        "uploaded_by",
+        "uploaded_at",
+        "due_on",
+        "is_late",
+        "total_units",
+        "record_count",
+        "reconciliation",
+    ]
+    readonly_fields = fields
+
+    def handle_upload(self, request, data):
+        upload = data["file"]
+        year, month = (int(p) for p in data["period"].split("-"))
+        return carrier_bill_upload(
+            contract=data["contract"], period=(year, month), uploaded_by=request.user, file=upload, filename=upload.name
+        )
+
+    @admin.display(description=_("账期"))
+    def period(self, obj):
+        return obj.period
+
+    @admin.display(description=_("对账（我方数据为准）"))
+    def reconciliation(self, obj):
+        rec = reconciliation_for_bill(obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r.day, r.ours, r.theirs, r.difference, "" if r.percent is None else f"{r.percent}%") for r in rec.rows),
+        )
+        return format_html(
+            "<table><tr><th>日期</th><th>我方</th><th>对方</th><th>差额</th><th>差异率</th></tr>{}"
+            "<tr><th>合计</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></table>"
+            "<p>对方账单有而我方无记录：{} 条 {}；我方有而对方账单缺少：{} 条 {}</p>",
+            rows,
+            rec.ours_total,
+            rec.theirs_total,
+            rec.difference_total,
+            "" if rec.percent_total is None else f"{rec.percent_total}%",
+            rec.missing_ours_count,
+            ", ".join(str(v) for v in rec.missing_ours_sample),
+            rec.missing_theirs_count,
+            ", ".join(str(v) for v in rec.missing_theirs_sample),
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "number",
+        "contract",
+        "period",
+        "kind",
+        "state",
+        "units",
+        "ratio",
+        "net_due",
+        "outstanding",
+        "due_on",
+        "pdf",
+    ]
+    list_filter = ["state", "kind", "contract", "year"]
+    search_fields = ["number"]
+    actions = ["recompute", "approve", "issue", "adjust"]
+    readonly_fields = [f.name for f in Statement._meta.fields] + ["pdf"]
+
+    @admin.display(description=_("账期"))
+    def period(self, obj):
+        return obj.period
+
+    @admin.display(description=_("付款比例"))
+    def ratio(self, obj):
+        return "未考核" if obj.payment_ratio is None else f"{int(obj.payment_ratio * 100)}%"
+
+    @admin.display(description=_("本期应付（元）"))
+    def net_due(self, obj):
+        return yuan(obj.net_due_fen)
+
+    @admin.display(description=_("未付（元）"))
+    def outstanding(self, obj):
+        return yuan(obj.outstanding_fen)
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, obj):
+        url = reverse("statement-pdf", kwargs={"contract_number": obj.contract.number, "period": obj.period})
+        return format_html('<a href="{}" target="_blank">结算单 PDF</a>', url)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def _each(self, request, queryset, action, done: str):
+        for statement in queryset:
+            try:
+                action(statement)
+            except ApplicationError as exc:
+                messages.error(request, f"{statement.number}：{exc.detail}")
+            else:
+                messages.success(request, f"{statement.number}：{done}")
+
+    @admin.action(description=_("重新生成草稿（按当前条数与考核）"), permissions=["recompute"])
+    def recompute(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(kind=Statement.Kind.MONTHLY),
+            lambda s: statement_close_month(contract=s.contract, year=s.year, month=s.month),
+            "已重新计算",
+        )
+
+    @admin.action(description=_("审核（甲方）"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._each(request, queryset, lambda s: statement_approve(statement=s, user=request.user), "已审核")
+
+    @admin.action(description=_("开具（财务）"), permissions=["issue"])
+    def issue(self, request, queryset):
+        self._each(request, queryset, lambda s: statement_issue(statement=s, user=request.user), "已开具")
+
+    @admin.action(description=_("生成调整结算单"), permissions=["issue"])
+    def adjust(self, request, queryset):
+        reason = f"{timezone.localdate()} 由 {request.user} 重新核算"
+        self._each(
+            request, queryset, lambda s: statement_adjustment_create(statement=s, reason=reason), "已生成调整结算单"
+        )
+
+    def has_recompute_permission(self, request):
+        return request.user.has_perm("billing.approve_statement") or request.user.has_perm("billing.issue_statement")
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("billing.approve_statement")
+
+    def has_issue_permission(self, request):
+        return request.user.has_perm("billing.issue_statement")
+
+
+class InvoiceForm(forms.ModelForm):
+    amount = YuanField(label=_("金额（元）"))
+
+    class Meta:
+        model = Invoice
+        fields = ["contract", "statement", "number", "amount", "issued_on", "received_on"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(SimpleHistoryAdmin):
+    form = InvoiceForm
+    list_display = ["number", "contract", "statement", "amount", "issued_on", "received_on"]
+    search_fields = ["number"]
+
+    @admin.display(description=_("金额（元）"))
+    def amount(self, obj):
+        return yuan(obj.amount_fen)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["contract", "statement", "number", "issued_on"] if obj else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            form.base_fields["amount"].initial = obj.amount_fen / 100 if obj.amount_fen else None
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.amount_fen = yuan_to_fen(form.cleaned_data["amount"])
+            obj.save()
+            return
+        try:
+            created = invoice_record(
+                contract=form.cleaned_data["contract"],
+                number=form.cleaned_data["number"],
+                amount_fen=yuan_to_fen(form.cleaned_data["amount"]),
+                issued_on=form.cleaned_data["issued_on"],
+                statement=form.cleaned_data.get("statement"),
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        obj.pk = created.pk
+
+
+class PaymentForm(forms.Form):
+    contract = forms.ModelChoiceField(Contract.objects.all(), label=_("合同"))
+    paid_on = forms.DateField(label=_("付款日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = YuanField(label=_("金额（元）"))
+    reference = forms.CharField(label=_("付款凭证号"), max_length=100)
+
+
+class PaymentAllocationInline(admin.TabularInline):
+    model = PaymentAllocation
+    extra = 0
+    can_delete = False
+    readonly_fields = ["statement", "amount_fen", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(SimpleHistoryAdmin):
+    list_display = ["paid_on", "contract", "reference", "amount", "unallocated", "recorded_by"]
+    readonly_fields = ["contract", "paid_on", "amount_fen", "reference", "unallocated_fen", "recorded_by"]
+    inlines = [PaymentAllocationInline]
+
+    @admin.display(description=_("金额（元）"))
+    def amount(self, obj):
+        return yuan(obj.amount_fen)
+
+    @admin.display(description=_("未分配（元）"))
+    def unallocated(self, obj):
+        return yuan(obj.unallocated_fen)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Two steps: the form, then the allocation (oldest due first) shown for confirmation."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PaymentForm(request.POST or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            amount_fen = yuan_to_fen(data["amount"])
+            try:
+                if request.POST.get("confirm") == "1":
+                    payment = payment_record(
+                        contract=data["contract"],
+                        paid_on=data["paid_on"],
+                        amount_fen=amount_fen,
+                        reference=data["reference"],
+                        recorded_by=request.user,
+                    )
+                    messages.success(request, f"已登记付款 {yuan(amount_fen)} 元。")
+                    return redirect(reverse("admin:billing_payment_change", args=[payment.pk]))
+                preview = payment_allocation_preview(contract=data["contract"], amount_fen=amount_fen)
+            except ApplicationError as exc:
+                report_error(request, exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "登记付款（按欠费先后自动抵充，合同 5.5）",
+            "form": form,
+            "opts": self.model._meta,
+            "preview": preview,
+            "preview_lines": [(s, yuan(fen)) for s, fen in preview.lines] if preview else [],
+            "preview_unallocated": yuan(preview.unallocated_fen) if preview else "",
+        }
+        return TemplateResponse(request, "billing/admin/payment_record.html", context)
+
+
+class AmountFromContractMixin:
+    """Prepayment and bond amounts come from the contract's figures (10% of the total)."""
+
+    @admin.display(description=_("金额（元）"))
+    def amount(self, obj):
+        return yuan(obj.amount_fen)
+
+    def save_model(self, request, obj, form, change):
+        from contracts.selectors import contract_terms
+
+        terms = contract_terms(obj.contract)
+        obj.amount_fen = terms.prepayment_fen if isinstance(obj, Prepayment) else terms.bond_fen
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Prepayment)
+class PrepaymentAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
+    list_display = ["contract", "amount", "paid_on", "invoice"]
+    fields = ["contract", "amount", "paid_on", "invoice"]
+    readonly_fields = ["amount"]
+
+
+@admin.register(PerformanceBond)
+class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
+    list_display = ["contract", "amount", "form", "received_on", "accepted_on", "refund_due_on", "refunded_on"]
+    fields = [
+        "contract",
+        "amount",
+        "form",
+        "issuer",
+        "reference",
+        "received_on",
+        "accepted_on",
+        "refund_due_on",
+        "refunded_on",
+        "reminder_sent_on",
+    ]
+    readonly_fields = ["amount", "accepted_on", "refund_due_on", "reminder_sent_on"]
+
+    @admin.display(description=_("验收合格日期"))
+    def accepted_on(self, obj):
+        return obj.contract.accepted_on if obj.pk else None
+
+    @admin.display(description=_("应退还日期"))
+    def refund_due_on(self, obj):
+        return bond_refund_due_on(contract=obj.contract) if obj.pk else None
