@@ -227,3 +227,17 @@ GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", def
 GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
 GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
+
+# --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------
+# Billing units (70 characters each, signature included) a single notice may have.
+GATEWAY_MAX_UNITS = env.int("GATEWAY_MAX_UNITS", default=10)
+# Daily limits (Asia/Shanghai days) per API client and per mobile number; 0 turns a limit off.
+GATEWAY_CLIENT_DAILY_LIMIT = env.int("GATEWAY_CLIENT_DAILY_LIMIT", default=2_000_000)
+GATEWAY_MOBILE_DAILY_LIMIT = env.int("GATEWAY_MOBILE_DAILY_LIMIT", default=20)
+# Free-content notices (clients with allow_free_content) use this notice type's validity.
+GATEWAY_FREE_CONTENT_NOTICE_TYPE = env.str("GATEWAY_FREE_CONTENT_NOTICE_TYPE", default="general")
+GATEWAY_DEFAULT_VALIDITY_HOURS = env.int("GATEWAY_DEFAULT_VALIDITY_HOURS", default=24)
+# HMAC signatures: accepted clock difference; where used nonces are remembered ("cache" needs Redis to be
+# shared between web processes, so without REDIS_URL the database is used).
+GATEWAY_SIGNATURE_WINDOW_SECONDS = env.int("GATEWAY_SIGNATURE_WINDOW_SECONDS", default=300)
+GATEWAY_NONCE_STORE = env.str("GATEWAY_NONCE_STORE", default="cache" if REDIS_URL else "db")

@@ -1,0 +1,341 @@
+"""Message intake: API requests become queued messages (the database is the queue).
+
+One path serves the single and the batch endpoint: shape checks, idempotency by client_ref, the content and
+recipient rules (`gateway.rules`), the daily limits, then one bulk INSERT and, after the commit, a wake-up for
+the sender. A refused item queues nothing. Everything a batch needs is read once: the profile, templates,
+forbidden words, links and scope segments, and the opt-outs and ported numbers of the batch's own numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contracts.selectors import contract_terms
+from gateway import rules
+from gateway.models import (
+    AllowedLink,
+    ApiClient,
+    ForbiddenWord,
+    Message,
+    MessageTemplate,
+    NoticeType,
+    OptOut,
+    PortedNumber,
+    ScopeSegment,
+    SendingProfile,
+)
+from gateway.services.ratelimit import counters_add
+from gateway.wakeup import notify_sender
+from sms_contract.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_BATCH = 1000
+INVALID = "invalid"
+RATE_LIMITED = "rate_limited"
+_FIELDS = frozenset({"mobile", "template_code", "params", "content", "client_ref"})
+
+
+@dataclass
+class Item:
+    index: int
+    mobile: Any
+    template_code: str | None = None
+    params: Any = None
+    content: Any = None
+    client_ref: str = ""
+
+
+@dataclass
+class Outcome:
+    """What happened to one item: accepted (`message_id`, `units`, `duplicate`) or refused (`code`, `detail`)."""
+
+    index: int
+    message_id: int | None = None
+    units: int | None = None
+    client_ref: str = ""
+    duplicate: bool = False
+    code: str | None = None
+    detail: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.code is None
+
+
+@dataclass
+class _Context:
+    client: ApiClient
+    profile: SendingProfile
+    data: rules.RuleData
+    templates: dict[str, MessageTemplate]
+    free_notice_type: NoticeType | None
+    src_id: str
+    now: datetime
+    validity: dict[int | None, timedelta] = field(default_factory=dict)
+
+
+def parse_item(index: int, raw: object) -> Item:
+    """Shape checks (types and sizes); content rules come later. Raises Refusal("invalid")."""
+    if not isinstance(raw, dict):
+        raise rules.Refusal(INVALID, "每条短信必须是 JSON 对象。")
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise rules.Refusal(INVALID, "未知字段：" + ", ".join(unknown) + "。")
+    if "mobile" not in raw:
+        raise rules.Refusal(rules.INVALID_MOBILE, "缺少 mobile。")
+    template_code = raw.get("template_code")
+    content = raw.get("content")
+    client_ref = raw.get("client_ref") or ""
+    if template_code is not None and (not isinstance(template_code, str) or len(template_code) > 60):
+        raise rules.Refusal(INVALID, "template_code 必须是不超过 60 字的字符串。")
+    if template_code and content is not None:
+        raise rules.Refusal(INVALID, "template_code 与 content 只能给一个。")
+    if content is not None and not isinstance(content, str):
+        raise rules.Refusal(INVALID, "content 必须是字符串。")
+    if not isinstance(client_ref, str) or len(client_ref) > 64:
+        raise rules.Refusal(INVALID, "client_ref 必须是不超过 64 字的字符串。")
+    return Item(
+        index=index,
+        mobile=raw["mobile"],
+        template_code=template_code or None,
+        params=raw.get("params"),
+        content=content,
+        client_ref=client_ref.strip(),
+    )
+
+
+def _load_context(*, client: ApiClient, mobiles: set[str], now: datetime) -> _Context:
+    profile = SendingProfile.objects.filter(contract_id=client.contract_id).first()
+    if profile is None:
+        raise ApplicationError(
+            "service_not_configured", "No sending profile (signature, service code) for this contract.", status_code=503
+        )
+    src_id = profile.service_code + (client.sub_port.sub_port if client.sub_port_id else "")
+    if len(src_id) > 21:
+        raise ApplicationError(
+            "service_not_configured", "Service code plus sub-port exceed 21 digits.", status_code=503
+        )
+    templates = {t.code: t for t in MessageTemplate.objects.select_related("notice_type")}
+    free_type = NoticeType.objects.filter(code=settings.GATEWAY_FREE_CONTENT_NOTICE_TYPE).first()
+    terms = contract_terms(client.contract)
+    data = rules.RuleData(
+        limits=rules.Limits(
+            signature=profile.signature, max_units=settings.GATEWAY_MAX_UNITS, unit_chars=terms.billing_unit_chars
+        ),
+        scope_prefixes=frozenset(ScopeSegment.objects.values_list("prefix", flat=True)),
+        ported=dict(PortedNumber.objects.filter(mobile__in=mobiles).values_list("mobile", "direction")),
+        opted_out=set(OptOut.objects.filter(mobile__in=mobiles, opted_out=True).values_list("mobile", flat=True)),
+        templates={
+            t.code: rules.TemplateInfo(
+                code=t.code,
+                text=t.text,
+                notice_type_code=t.notice_type.code,
+                registered=t.registration == MessageTemplate.Registration.REGISTERED,
+                enabled=t.enabled,
+            )
+            for t in templates.values()
+        },
+        forbidden_words=tuple(ForbiddenWord.objects.values_list("word", flat=True)),
+        allowed_links=tuple(AllowedLink.objects.values_list("prefix", flat=True)),
+        allow_free_content=client.allow_free_content,
+    )
+    return _Context(client, profile, data, templates, free_type, src_id, now)
+
+
+def _candidate_mobiles(items: list[Item]) -> set[str]:
+    """The numbers to prefetch opt-outs and porting for (normalised where possible)."""
+    found = set()
+    for item in items:
+        with contextlib.suppress(rules.Refusal):
+            found.add(rules.normalize_mobile(item.mobile))
+    return found
+
+
+def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> Message:
+    if prepared.template_code:
+        template = ctx.templates[prepared.template_code]
+        notice_type_id, template_id, hours = template.notice_type_id, template.pk, template.notice_type.validity_hours
+    elif ctx.free_notice_type is not None:
+        notice_type_id, template_id, hours = ctx.free_notice_type.pk, None, ctx.free_notice_type.validity_hours
+    else:
+        notice_type_id, template_id, hours = None, None, settings.GATEWAY_DEFAULT_VALIDITY_HOURS
+    return Message(
+        contract_id=ctx.client.contract_id,
+        client_id=ctx.client.pk,
+        client_ref=item.client_ref,
+        mobile=prepared.mobile,
+        notice_type_id=notice_type_id,
+        template_id=template_id,
+        content=prepared.content,
+        src_id=ctx.src_id,
+        units=prepared.units,
+        segments=prepared.segments,
+        status=Message.Status.QUEUED,
+        created_at=ctx.now,
+        valid_until=ctx.now + timedelta(hours=hours),
+    )
+
+
+def _reserve_limits(client: ApiClient, accepted: list[tuple[Item, rules.Prepared]], now: datetime):
+    """Count the accepted items against the daily limits; returns (allowed, refused, give_back)."""
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    client_limit = settings.GATEWAY_CLIENT_DAILY_LIMIT
+    mobile_limit = settings.GATEWAY_MOBILE_DAILY_LIMIT
+    client_key = f"gw:rl:c:{client.pk}:{day}"
+    per_mobile = Counter(p.mobile for _, p in accepted)
+    deltas: dict[str, int] = {}
+    if client_limit:
+        deltas[client_key] = len(accepted)
+    if mobile_limit:
+        deltas.update({f"gw:rl:m:{m}:{day}": n for m, n in per_mobile.items()})
+    totals = counters_add(deltas)
+    client_nth = totals.get(client_key, 0) - len(accepted)
+    mobile_nth = {m: totals.get(f"gw:rl:m:{m}:{day}", 0) - n for m, n in per_mobile.items()}
+    allowed, refused, give_back = [], [], Counter()
+    for item, prepared in accepted:
+        client_nth += 1
+        mobile_nth[prepared.mobile] += 1
+        if client_limit and client_nth > client_limit:
+            refused.append((item, f"该客户端今日已达上限 {client_limit} 条。"))
+        elif mobile_limit and mobile_nth[prepared.mobile] > mobile_limit:
+            refused.append((item, f"该号码今日已达上限 {mobile_limit} 条。"))
+        else:
+            allowed.append((item, prepared))
+            continue
+        if client_limit:
+            give_back[client_key] -= 1
+        if mobile_limit:
+            give_back[f"gw:rl:m:{prepared.mobile}:{day}"] -= 1
+    return allowed, refused, give_back, (client_key if client_limit else None, day)
+
+
+def _release(allowed: list[tuple[Item, rules.Prepared]], client_key: str | None, day: str) -> None:
+    deltas: Counter = Counter()
+    if client_key:
+        deltas[client_key] -= len(allowed)
+    if settings.GATEWAY_MOBILE_DAILY_LIMIT:
+        for _, prepared in allowed:
+            deltas[f"gw:rl:m:{prepared.mobile}:{day}"] -= 1
+    counters_add(deltas)
+
+
+def _existing_refs(client: ApiClient, refs: set[str]) -> dict[str, tuple[int, int]]:
+    if not refs:
+        return {}
+    rows = Message.objects.filter(client=client, client_ref__in=refs).values_list("client_ref", "pk", "units")
+    return {ref: (pk, units) for ref, pk, units in rows}
+
+
+def messages_submit(*, client: ApiClient, raw_items: list, now: datetime | None = None) -> list[Outcome]:
+    """Take in a list of message requests; returns one Outcome per item, in order.
+
+    Accepted items are committed before this returns. An item whose client_ref this client already used is
+    answered with the first message (`duplicate=True`) and queues nothing.
+    """
+    if not client.may_send:
+        raise ApplicationError("send_not_allowed", "This API client may not send messages.", status_code=403)
+    if len(raw_items) > MAX_BATCH:
+        raise ApplicationError("batch_too_large", f"At most {MAX_BATCH} messages per batch.", status_code=400)
+    now = now or timezone.now()
+    outcomes: dict[int, Outcome] = {}
+    items: list[Item] = []
+    for index, raw in enumerate(raw_items):
+        try:
+            items.append(parse_item(index, raw))
+        except rules.Refusal as refusal:
+            outcomes[index] = Outcome(index, code=refusal.code, detail=refusal.detail)
+
+    items = _answer_known_refs(client, items, outcomes)
+    ctx = _load_context(client=client, mobiles=_candidate_mobiles(items), now=now)
+    passed: list[tuple[Item, rules.Prepared]] = []
+    for item in items:
+        try:
+            prepared = rules.prepare_message(
+                mobile=item.mobile,
+                data=ctx.data,
+                template_code=item.template_code,
+                params=item.params,
+                content=item.content,
+            )
+        except rules.Refusal as refusal:
+            outcomes[item.index] = Outcome(
+                item.index, client_ref=item.client_ref, code=refusal.code, detail=refusal.detail
+            )
+        else:
+            passed.append((item, prepared))
+
+    allowed, limited, give_back, (client_key, day) = _reserve_limits(client, passed, now)
+    counters_add(give_back)
+    for item, detail in limited:
+        outcomes[item.index] = Outcome(item.index, client_ref=item.client_ref, code=RATE_LIMITED, detail=detail)
+    try:
+        allowed = _insert(ctx, allowed, outcomes)
+    except BaseException:
+        _release(allowed, client_key, day)
+        raise
+    return [outcomes[i] for i in range(len(raw_items))]
+
+
+def _answer_known_refs(client: ApiClient, items: list[Item], outcomes: dict[int, Outcome]) -> list[Item]:
+    """Items whose client_ref is already stored get the stored message; the rest go on."""
+    known = _existing_refs(client, {i.client_ref for i in items if i.client_ref})
+    rest = []
+    for item in items:
+        if item.client_ref in known:
+            pk, units = known[item.client_ref]
+            outcomes[item.index] = Outcome(item.index, pk, units, item.client_ref, duplicate=True)
+        else:
+            rest.append(item)
+    return rest
+
+
+def _insert(ctx: _Context, allowed: list[tuple[Item, rules.Prepared]], outcomes: dict[int, Outcome]):
+    """One INSERT for the batch. Repeated client_refs inside the batch point at the first; a race with another
+    request on the same client_ref (the unique constraint) is resolved by answering with the winner's row."""
+    for attempt in (1, 2):
+        first_by_ref: dict[str, int] = {}
+        rows: list[Message] = []
+        row_items: list[Item] = []
+        repeats: list[Item] = []
+        for item, prepared in allowed:
+            if item.client_ref and item.client_ref in first_by_ref:
+                repeats.append(item)
+                continue
+            if item.client_ref:
+                first_by_ref[item.client_ref] = item.index
+            rows.append(_message_row(ctx, item, prepared))
+            row_items.append(item)
+        try:
+            with transaction.atomic():
+                if rows:
+                    Message.objects.bulk_create(rows)
+                    transaction.on_commit(notify_sender)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            # Another request stored one of these client_refs meanwhile: answer those with the stored message.
+            still = _answer_known_refs(ctx.client, [item for item, _ in allowed], outcomes)
+            keep = {item.index for item in still}
+            allowed = [(item, p) for item, p in allowed if item.index in keep]
+            continue
+        by_index = {}
+        for item, row in zip(row_items, rows, strict=True):
+            outcomes[item.index] = Outcome(item.index, row.pk, row.units, item.client_ref)
+            by_index[item.index] = row
+        for item in repeats:
+            first = by_index[first_by_ref[item.client_ref]]
+            outcomes[item.index] = Outcome(item.index, first.pk, first.units, item.client_ref, duplicate=True)
+        return allowed
+    return allowed
