@@ -81,8 +81,7 @@ def sync_roles() -> None:
 
 
 def sync_roles_after_migrate(sender, app_config=None, **kwargs) -> None:
-    """post_migrate fires once per app; sync after the last one, when every permission exists."""
-    from django.apps import apps
-
-    if app_config is not None and app_config.label == list(apps.get_app_configs())[-1].label:
+    """post_migrate fires once per app with models; the sync after the last project app sees every permission
+    (syncing after each is idempotent and cheap)."""
+    if app_config is not None and app_config.label in PROJECT_APPS:
         sync_roles()
