@@ -2,9 +2,15 @@
 
 from django.urls import path
 
-from portal.views import police
+from portal.views import carrier, police
 
-portal_patterns: list = []
+portal_patterns = [
+    path("", carrier.index, name="index"),
+    path("bills/upload/", carrier.bill_upload, name="bill-upload"),
+    path("bills/<int:pk>/", carrier.bill_detail, name="bill"),
+    path("tickets/<int:pk>/<str:step>/", carrier.ticket_step, name="ticket-step"),
+    path("complaints/<int:pk>/<str:step>/", carrier.complaint_step, name="complaint-step"),
+]
 finance_patterns: list = []
 police_patterns = [
     path("lifecycle/", police.lifecycle, name="lifecycle"),
