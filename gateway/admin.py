@@ -1,1 +1,336 @@
-from django.contrib import admin  # noqa: F401
+"""Gateway data in the admin: every table the police staff maintain, declarative where possible.
+
+Secrets are write-only: an API client's secret is shown once on the page after it is created or rotated,
+a carrier node's password is entered in a field that never shows it. Phone numbers are masked unless the
+user has `contracts.view_full_mobile` (8.1).
+"""
+
+from django import forms
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from gateway import models, rules
+from gateway.services.clients import api_client_issue_credentials, api_client_rotate, carrier_node_set_secret
+from sms_contract.masking import can_see_full_mobile, display_mobile, mask_mobiles_in_text
+
+ROTATE_OVERLAP_HOURS = 24
+
+
+def _masked_columns(request) -> dict:
+    """Per-request display callables (the admin object is shared between requests, the user is not)."""
+    columns = getattr(request, "_gateway_masked_columns", None)
+    if columns is None:
+        user = request.user
+        full = can_see_full_mobile(user)
+
+        @admin.display(description=_("手机号码"), ordering="mobile")
+        def mobile_display(obj) -> str:
+            return display_mobile(obj.mobile, user)
+
+        @admin.display(description=_("内容（含签名）"))
+        def content_display(obj) -> str:
+            return obj.content if full else mask_mobiles_in_text(obj.content)
+
+        columns = {"mobile_display": mobile_display, "content_display": content_display}
+        request._gateway_masked_columns = columns
+    return columns
+
+
+class MaskedMobileMixin:
+    """Phone numbers through `mobile_display` / `content_display`, masked for users without the permission;
+    searching by number only for users who may see numbers."""
+
+    def _swap(self, request, names):
+        columns = _masked_columns(request)
+        return [columns.get(n, n) if isinstance(n, str) else n for n in names]
+
+    def get_list_display(self, request):
+        return self._swap(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._swap(request, super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._swap(request, super().get_readonly_fields(request, obj))
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        return fields if can_see_full_mobile(request.user) else [f for f in fields if "mobile" not in f]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.SendingProfile)
+class SendingProfileAdmin(admin.ModelAdmin):
+    list_display = ["contract", "signature", "service_code", "service_id", "code_registered"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once registered with the carrier the code is fixed (the model's clean() enforces it as well).
+        return ["service_code"] if obj is not None and obj.code_registered else []
+
+
+class CarrierNodeForm(forms.ModelForm):
+    secret = forms.CharField(
+        label=_("密码"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("只写：保存后加密存储，不再显示。留空表示不修改。"),
+    )
+
+    class Meta:
+        model = models.CarrierNode
+        fields = [
+            "contract",
+            "name",
+            "host",
+            "port",
+            "version",
+            "sp_id",
+            "secret",
+            "service_id",
+            "source_number",
+            "window",
+            "rate_limit",
+            "weight",
+            "enabled",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not data.get("secret"):
+            self.add_error("secret", _("新节点必须设置密码。"))
+        return data
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("secret"):
+            carrier_node_set_secret(node=self.instance, secret=self.cleaned_data["secret"])
+        return super().save(commit=commit)
+
+
+@admin.register(models.CarrierNode)
+class CarrierNodeAdmin(admin.ModelAdmin):
+    form = CarrierNodeForm
+    list_display = ["name", "host", "port", "version", "sp_id", "window", "rate_limit", "weight", "enabled"]
+    list_filter = ["enabled", "version"]
+    search_fields = ["name", "host"]
+
+
+@admin.register(models.NoticeType)
+class NoticeTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "validity_hours"]
+    search_fields = ["code", "name"]
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = models.MessageTemplate
+        fields = ["code", "notice_type", "text", "registration", "enabled"]
+
+    def clean_text(self):
+        text = self.cleaned_data["text"]
+        try:
+            rules.template_placeholders(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if text.lstrip().startswith("【"):
+            raise forms.ValidationError(_("模板不含签名：签名由系统统一添加。"))
+        return text
+
+
+@admin.register(models.MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ["code", "notice_type", "registration", "enabled", "text"]
+    list_filter = ["registration", "enabled", "notice_type"]
+    search_fields = ["code", "text"]
+
+
+@admin.register(models.SubPort)
+class SubPortAdmin(admin.ModelAdmin):
+    list_display = ["sub_port", "using_unit", "organisation_code", "purpose", "valid_from", "valid_until"]
+    search_fields = ["sub_port", "using_unit", "organisation_code"]
+
+
+@admin.register(models.OptOut)
+class OptOutAdmin(MaskedMobileMixin, admin.ModelAdmin):
+    list_display = ["mobile_display", "opted_out", "since", "source"]
+    list_filter = ["opted_out", "source"]
+    search_fields = ["=mobile"]
+
+    def get_fields(self, request, obj=None):
+        # A user who may not see numbers sees the masked one and cannot change it.
+        masked = obj is not None and not can_see_full_mobile(request.user)
+        return self._swap(request, ["mobile_display" if masked else "mobile", "opted_out", "since", "source"])
+
+    def get_readonly_fields(self, request, obj=None):
+        masked = obj is not None and not can_see_full_mobile(request.user)
+        return self._swap(request, ["mobile_display"] if masked else [])
+
+
+@admin.register(models.ScopeSegment)
+class ScopeSegmentAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "carrier"]
+    search_fields = ["prefix"]
+
+
+@admin.register(models.PortedNumber)
+class PortedNumberAdmin(MaskedMobileMixin, admin.ModelAdmin):
+    list_display = ["mobile_display", "direction", "since"]
+    list_filter = ["direction"]
+    search_fields = ["=mobile"]
+
+
+@admin.register(models.ForbiddenWord)
+class ForbiddenWordAdmin(admin.ModelAdmin):
+    search_fields = ["word"]
+
+
+@admin.register(models.AllowedLink)
+class AllowedLinkAdmin(admin.ModelAdmin):
+    search_fields = ["prefix"]
+
+
+@admin.register(models.ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "key_id", "allow_free_content", "may_send", "may_manage_optouts", "sub_port", "enabled"]
+    list_filter = ["enabled", "allow_free_content", "may_send"]
+    search_fields = ["name", "key_id"]
+    readonly_fields = ["key_id", "created_at", "previous_valid_until"]
+    fields = [
+        "contract",
+        "name",
+        "key_id",
+        "allow_free_content",
+        "may_send",
+        "may_manage_optouts",
+        "sub_port",
+        "enabled",
+        "created_at",
+        "previous_valid_until",
+    ]
+    actions = ["rotate_secret"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj._new_credentials = api_client_issue_credentials(client=obj)
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        creds = getattr(obj, "_new_credentials", None)
+        if creds is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self._credentials_page(request, [(obj.name, creds)], overlap_hours=0)
+
+    @admin.action(description=_("轮换密钥（原密钥 24 小时内仍有效）"), permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        rows = [(c.name, api_client_rotate(client=c, overlap_hours=ROTATE_OVERLAP_HOURS)) for c in queryset]
+        return self._credentials_page(request, rows, overlap_hours=ROTATE_OVERLAP_HOURS)
+
+    def _credentials_page(self, request, rows, *, overlap_hours: int):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("API 客户端密钥（仅显示一次）"),
+            "rows": rows,
+            "overlap_hours": overlap_hours,
+            "back_url": reverse("admin:gateway_apiclient_changelist"),
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "gateway/admin_credentials.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class MessageSegmentInline(admin.TabularInline):
+    model = models.MessageSegment
+    fields = ["pk_number", "carrier_msg_id_unsigned", "node", "result", "submitted_at", "stat", "reported_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("运营商 Msg_Id"))
+    def carrier_msg_id_unsigned(self, obj) -> str:
+        return str(obj.carrier_msg_id & 0xFFFFFFFFFFFFFFFF)
+
+
+@admin.register(models.Message)
+class MessageAdmin(MaskedMobileMixin, ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "client_ref",
+        "mobile_display",
+        "status",
+        "units",
+        "segments",
+        "node",
+        "created_at",
+        "submitted_at",
+        "delivered_at",
+        "stat",
+    ]
+    list_filter = ["status", "node", "notice_type", "possible_duplicate"]
+    list_select_related = ["node"]
+    search_fields = ["=id", "=client_ref", "=mobile"]
+    show_full_result_count = False  # the table holds tens of millions of rows
+    inlines = [MessageSegmentInline]
+    fields = [
+        "id",
+        "contract",
+        "client",
+        "client_ref",
+        "mobile_display",
+        "notice_type",
+        "template",
+        "content_display",
+        "src_id",
+        "units",
+        "segments",
+        "status",
+        "stat",
+        "node",
+        "possible_duplicate",
+        "attempts",
+        "created_at",
+        "valid_until",
+        "submitted_at",
+        "delivered_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term and not search_term.isdigit():
+            # id and mobile are numbers; a non-numeric term can only be a client_ref.
+            return queryset.filter(client_ref=search_term), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(models.DailyCount)
+class DailyCountAdmin(ReadOnlyAdmin):
+    list_display = [
+        "day",
+        "notice_type",
+        "node",
+        "accepted_messages",
+        "accepted_units",
+        "delivered_messages",
+        "delivered_units",
+        "failed_messages",
+        "refused_segments",
+    ]
+    list_filter = ["node", "notice_type"]
+    date_hierarchy = "day"

@@ -32,6 +32,17 @@ class SendingProfile(models.Model):
     def __str__(self) -> str:
         return f"{self.signature} {self.service_code}"
 
+    def clean(self) -> None:
+        """A service code registered with the carrier cannot change (Annex 3 part 1); digits only."""
+        from django.core.exceptions import ValidationError
+
+        if self.service_code and not self.service_code.isdigit():
+            raise ValidationError({"service_code": _("服务代码只能是数字。")})
+        if self.pk:
+            old = SendingProfile.objects.filter(pk=self.pk).values("service_code", "code_registered").first()
+            if old and old["code_registered"] and old["service_code"] != self.service_code:
+                raise ValidationError({"service_code": _("服务代码已备案，不能更改。")})
+
 
 class CarrierNode(models.Model):
     """One carrier gateway (ISMG) node. The sender keeps sessions to every enabled node (3.2.4)."""

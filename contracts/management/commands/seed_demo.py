@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from contracts.roles import STAFF_ROLES, sync_roles
 from contracts.services import contract_load_seed
+from gateway.services.seed import gateway_seed_defaults
 
 DEMO_USERS = [
     # (username, role, full name)
@@ -27,6 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, password: str, admin: bool, **options):
         sync_roles()
         contract = contract_load_seed()
+        gateway_seed_defaults(contract=contract)
         User = get_user_model()
         rows = []
         for username, role, full_name in DEMO_USERS:
