@@ -4,9 +4,15 @@ factories live in tests/factories/ and import as `factories.<app>`."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from contracts.roles import STAFF_ROLES, sync_roles
+
+# Property tests judge behaviour, not speed: no per-example deadline (a loaded CI machine made them flaky).
+hypothesis_settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("project")
 
 
 @pytest.fixture
