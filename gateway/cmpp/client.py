@@ -37,6 +37,7 @@ from gateway.cmpp.errors import (
     FrameError,
     NotConnected,
     PduDecodeError,
+    PduEncodeError,
     PeerDead,
     SessionClosed,
     SubmitAmbiguous,
@@ -66,6 +67,7 @@ from gateway.cmpp.pdu import (
     is_v3,
     octet,
     pack_submit_body,
+    submit_text_fields,
 )
 from gateway.cmpp.ratelimit import TokenBucket
 from gateway.cmpp.segmentation import Reassembler, parse_udh, split_text
@@ -486,7 +488,6 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._alive: asyncio.Event | None = None
         self._drained: asyncio.Future[None] | None = None
-        self._field_cache: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
 
     # ---------------------------------------------------------------- state
     @property
@@ -739,31 +740,22 @@ class Session:
         return await future
 
     def _pack(self, req: SubmitRequest, v3: bool, msg_fmt: int, contents: list[bytes]) -> list[bytes]:
-        key = (v3, req.service_id, req.src_id, req.msg_src, req.fee_type, req.fee_code, req.fee_terminal_id,
-               req.link_id, tuple(req.dest))
-        fields = self._field_cache.get(key)
-        if fields is None:
-            term = 32 if v3 else 21
-            fields = (octet(req.service_id, 10, "Service_Id"), octet(req.src_id, 21, "Src_Id"),
-                      octet(req.msg_src or self.config.sp_id, 6, "Msg_src"), octet(req.fee_type, 2, "FeeType"),
-                      octet(req.fee_code, 6, "FeeCode"), octet(req.fee_terminal_id, term, "Fee_terminal_Id"),
-                      octet(req.link_id, 20 if v3 else 8, "LinkID"),
-                      *(octet(d, term, "Dest_terminal_Id") for d in req.dest))
-            if len(self._field_cache) >= 1024:
-                self._field_cache.clear()
-            self._field_cache[key] = fields
-        service_id, src_id, msg_src, fee_type, fee_code, fee_terminal, link_id, *dests = fields
-        valid = smpp_time(req.valid_until).encode() if req.valid_until is not None else b""
-        at = smpp_time(req.at_time).encode() if req.at_time is not None else b""
+        valid = smpp_time(req.valid_until) if req.valid_until is not None else ""
+        at = smpp_time(req.at_time) if req.at_time is not None else ""
+        service_id, fee_terminal, msg_src, fee_type, fee_code, valid_b, at_b, src_id, link_id = submit_text_fields(
+            v3, req.service_id, req.fee_terminal_id, req.msg_src or self.config.sp_id, req.fee_type, req.fee_code,
+            valid, at, req.src_id, req.link_id)
+        term = 32 if v3 else 21
+        dests = [octet(d, term, "Dest_terminal_Id") for d in req.dest]
         total = len(contents)
         udhi = 1 if total > 1 else 0
         try:
             return [pack_submit_body(v3, 0, total, number, req.registered_delivery, req.msg_level, service_id,
                                      req.fee_user_type, fee_terminal, 0, req.tp_pid, udhi, msg_fmt, msg_src,
-                                     fee_type, fee_code, valid, at, src_id, dests, 0, content, link_id)
+                                     fee_type, fee_code, valid_b, at_b, src_id, dests, 0, content, link_id)
                     for number, content in enumerate(contents, 1)]
         except struct.error as exc:
-            raise SubmitNotSent(f"invalid field value: {exc}") from exc
+            raise PduEncodeError(f"invalid SUBMIT field value: {exc}") from exc
 
     def _schedule_pump(self) -> None:
         if not self._pump_scheduled and self._loop is not None:
