@@ -427,7 +427,7 @@ def police_staff_emails() -> list[str]:
 @transaction.atomic
 def sla_breach_notify(*, breach_id: int) -> bool:
     """E-mail police staff about one breach, once. Returns whether a mail went out now."""
-    breach = SlaBreach.objects.select_for_update().select_related("ticket", "complaint").get(pk=breach_id)
+    breach = SlaBreach.objects.select_for_update(of=("self",)).select_related("ticket", "complaint").get(pk=breach_id)
     if breach.emailed_at is not None:
         return False
     recipients = police_staff_emails()
