@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import carrier, police
+from portal.views import carrier, finance, police
 
 portal_patterns = [
     path("", carrier.index, name="index"),
@@ -11,7 +11,10 @@ portal_patterns = [
     path("tickets/<int:pk>/<str:step>/", carrier.ticket_step, name="ticket-step"),
     path("complaints/<int:pk>/<str:step>/", carrier.complaint_step, name="complaint-step"),
 ]
-finance_patterns: list = []
+finance_patterns = [
+    path("", finance.index, name="index"),
+    path("payments/<int:contract_id>/", finance.payment, name="payment"),
+]
 police_patterns = [
     path("lifecycle/", police.lifecycle, name="lifecycle"),
 ]

@@ -27,3 +27,29 @@ def other_carrier_user(make_user):
 
     other = ContractFactory()
     return make_user("carrier_staff", "other-carrier", party=other.supplier)
+
+
+@pytest.fixture
+def issued_statement(contract):
+    """issued_statement(year, month, net_due_fen, due_on) -> an issued monthly statement of the seed contract."""
+    from decimal import Decimal
+
+    from billing.models import Statement
+
+    def _make(year: int, month: int, net_due_fen: int, due_on):
+        return Statement.objects.create(
+            contract=contract,
+            year=year,
+            month=month,
+            number=f"JS-{year}{month:02d}-01",
+            state=Statement.State.ISSUED,
+            unit_price=Decimal("0.03"),
+            units=net_due_fen // 3,
+            gross_fen=net_due_fen,
+            payable_fen=net_due_fen,
+            billable_fen=net_due_fen,
+            net_due_fen=net_due_fen,
+            due_on=due_on,
+        )
+
+    return _make
