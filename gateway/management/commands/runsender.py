@@ -16,6 +16,8 @@ from gateway.sender.runner import Sender, SenderSettings
 
 class Command(BaseCommand):
     help = "Claim queued messages and submit them over CMPP to every enabled node, with failover."
+    # A carrier link must not stay down because of, say, an admin or URL check of the web app.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--node", action="append", default=[], help="only this node (name; repeatable)")
