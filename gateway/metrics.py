@@ -62,3 +62,11 @@ def web_metrics() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(QueueCollector())
     return generate_latest(registry)
+
+
+def metrics_view(request):
+    """GET /metrics of the web app: the queue gauges, computed now. Restrict it at the proxy if needed."""
+    from django.http import HttpResponse
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return HttpResponse(web_metrics(), content_type=CONTENT_TYPE_LATEST)
