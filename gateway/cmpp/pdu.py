@@ -348,26 +348,28 @@ class Submit(Pdu):
         if size != expected:
             raise PduLengthError(f"SUBMIT body has {size} bytes, its fields say {expected}")
         # One Latin-1 decode of the whole body, then slices: cheaper than decoding ten fields one by one.
-        text = body.decode("latin-1")
-        service_id, fee_terminal_id, msg_src, fee_type, fee_code, valid_time, at_time, src_id = [
-            text[a:b].partition("\x00")[0] for a, b in spans]
+        t = body.decode("latin-1")
+        z = "\x00"
+        sv0, sv1, ft0, ft1, ms0, ms1, ty0, ty1, fc0, fc1, va0, va1, at0, at1, si0, si1 = spans
         if n == 1:
-            dests: tuple[str, ...] = (text[base:off].partition("\x00")[0],)
+            dests: tuple[str, ...] = (t[base:off].partition(z)[0],)
         else:
-            dests = tuple(text[i:i + term].partition("\x00")[0] for i in range(base, off, term))
+            dests = tuple(t[i:i + term].partition(z)[0] for i in range(base, off, term))
         end = content_at + length
         return _new_submit(
-            msg_id, pk_total, pk_number, reg, level, service_id, fee_user_type, fee_terminal_id, fee_terminal_type,
-            tp_pid, tp_udhi, msg_fmt, msg_src, fee_type, fee_code, valid_time, at_time, src_id, dests, dest_type,
-            body[content_at:end], text[end:].partition("\x00")[0])
+            msg_id, pk_total, pk_number, reg, level, t[sv0:sv1].partition(z)[0], fee_user_type,
+            t[ft0:ft1].partition(z)[0], fee_terminal_type, tp_pid, tp_udhi, msg_fmt, t[ms0:ms1].partition(z)[0],
+            t[ty0:ty1].partition(z)[0], t[fc0:fc1].partition(z)[0], t[va0:va1].partition(z)[0],
+            t[at0:at1].partition(z)[0], t[si0:si1].partition(z)[0], dests, dest_type, body[content_at:end],
+            t[end:].partition(z)[0])
 
 
 # Decoding layouts: the integer fields (text fields skipped as pad bytes) and the (start, end) of each text
 # field: Service_Id, Fee_terminal_Id, Msg_src, FeeType, FeeCode, ValId_Time, At_Time, Src_Id.
 _SUBMIT_DECODE2 = (struct.Struct(">QBBBB10xB21xBBB6x2x6x17x17x21xB"),
-                   ((12, 22), (23, 44), (47, 53), (53, 55), (55, 61), (61, 78), (78, 95), (95, 116)), 21)
+                   (12, 22, 23, 44, 47, 53, 53, 55, 55, 61, 61, 78, 78, 95, 95, 116), 21)
 _SUBMIT_DECODE3 = (struct.Struct(">QBBBB10xB32xBBBB6x2x6x17x17x21xB"),
-                   ((12, 22), (23, 55), (59, 65), (65, 67), (67, 73), (73, 90), (90, 107), (107, 128)), 32)
+                   (12, 22, 23, 55, 59, 65, 65, 67, 67, 73, 73, 90, 90, 107, 107, 128), 32)
 
 
 _RESP2 = struct.Struct(">QB")

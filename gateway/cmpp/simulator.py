@@ -321,7 +321,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.stats = SimulatorStats()
-        self.records: deque[dict[str, Any]] = deque(maxlen=self.config.keep_records)
+        self._records: deque[tuple[int, Submit]] = deque(maxlen=self.config.keep_records)
         self._conns: set[_Conn] = set()
         self._server: asyncio.Server | None = None
         self._msg_ids = MsgIdGenerator(self.config.node_id)
@@ -384,6 +384,15 @@ class Simulator:
     def connection_count(self) -> int:
         return sum(1 for c in self._conns if c.sp_id is not None and not c.closed)
 
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The most recent accepted segments (``keep_records`` of them), as the log writes them."""
+        node = self.config.node_id
+        return [{"msg_id": msg_id, "dest": list(submit.dest_terminal_ids), "src_id": submit.src_id,
+                 "service_id": submit.service_id, "pk_total": submit.pk_total, "pk_number": submit.pk_number,
+                 "text": _segment_text(submit), "msg_fmt": submit.msg_fmt,
+                 "registered_delivery": submit.registered_delivery, "node": node} for msg_id, submit in self._records]
+
     def _flush_log(self) -> None:
         if self._log is not None:
             self._log.flush()
@@ -426,23 +435,15 @@ class Simulator:
         return layout.pack(layout.size, _SUBMIT_RESP, seq, msg_id, 0)
 
     def _record(self, msg_id: int, submit: Submit) -> None:
-        content = submit.msg_content
-        if submit.tp_udhi & 0x41:
-            content = parse_udh(content)[1]
-        text = decode_text(content, submit.msg_fmt, "replace")
-        dests = submit.dest_terminal_ids
-        if self.records.maxlen:
-            self.records.append({
-                "msg_id": msg_id, "dest": list(dests), "src_id": submit.src_id, "service_id": submit.service_id,
-                "pk_total": submit.pk_total, "pk_number": submit.pk_number, "text": text, "msg_fmt": submit.msg_fmt,
-                "registered_delivery": submit.registered_delivery, "node": self.config.node_id})
+        self._records.append((msg_id, submit))
         if self._log is not None:
             # Formatted by hand (strings escaped by json's C helper): about 4x faster than json.dumps of a dict.
             self._log.write(
-                f'{{"msg_id":{msg_id},"dest":[{",".join(map(_esc, dests))}],"src_id":{_esc(submit.src_id)},'
-                f'"service_id":{_esc(submit.service_id)},"pk_total":{submit.pk_total},'
-                f'"pk_number":{submit.pk_number},"text":{_esc(text)},"msg_fmt":{submit.msg_fmt},'
-                f'"registered_delivery":{submit.registered_delivery},"node":{self.config.node_id}}}\n')
+                f'{{"msg_id":{msg_id},"dest":[{",".join(map(_esc, submit.dest_terminal_ids))}],'
+                f'"src_id":{_esc(submit.src_id)},"service_id":{_esc(submit.service_id)},'
+                f'"pk_total":{submit.pk_total},"pk_number":{submit.pk_number},"text":{_esc(_segment_text(submit))},'
+                f'"msg_fmt":{submit.msg_fmt},"registered_delivery":{submit.registered_delivery},'
+                f'"node":{self.config.node_id}}}\n')
 
     def _schedule_reports(self, conn: _Conn, msg_id: int, submit: Submit) -> None:
         loop = asyncio.get_running_loop()
@@ -549,6 +550,14 @@ class Simulator:
         else:
             src, _, text = line.partition(" ")
             await self.inject_mo(src, text)
+
+
+def _segment_text(submit: Submit) -> str:
+    """The text of one SUBMIT segment, UDH removed; undecodable bytes become U+FFFD."""
+    content = submit.msg_content
+    if submit.tp_udhi & 0x41:
+        content = parse_udh(content)[1]
+    return decode_text(content, submit.msg_fmt, "replace")
 
 
 def _report_deliver(msg_id: int, dest: str, submit: Submit) -> Deliver:
