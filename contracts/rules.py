@@ -203,3 +203,20 @@ def notice_delivered_at(
     if failed_by_recipient:
         return sent_at
     return received_at
+
+
+# --- Reminders before deadlines -----------------------------------------------------------------
+
+
+def reminder_offset_due(deadline: date, today: date, offsets: tuple[int, ...]) -> int | None:
+    """The reminder to send today for ``deadline``: the smallest offset (days before) already reached.
+
+    With offsets (30, 7, 1): 30 days before → 30; 20 days before → 30 still (it is recorded once, so
+    it is not sent again); 7 days before → 7; on the day itself → 1; after the deadline → None.
+    A run missed for a while sends only the most urgent reminder, not every one it skipped.
+    """
+    days_left = (deadline - today).days
+    if days_left < 0:
+        return None
+    reached = [d for d in offsets if days_left <= d]
+    return min(reached) if reached else None

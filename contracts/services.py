@@ -1,6 +1,7 @@
 """Writes about contracts."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -80,3 +81,93 @@ def formal_notice_create(*, contract: Contract, created_by=None, **fields) -> Fo
         raise ApplicationError("notice_invalid", detail, extra={"errors": errors}) from exc
     notice.save()
     return notice
+
+
+# --- Deadline reminders (renewal decision, bill due date, bond refund, service end) ---------------
+
+REMINDER_RECIPIENT_GROUPS = {
+    "renewal_decision": ("police_staff",),
+    "bill_due": ("police_staff", "carrier_staff"),
+    "bond_refund": ("finance",),
+    "service_end": ("police_staff", "finance"),
+}
+
+
+def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
+    """(kind, deadline, what) of the contract's coming deadlines."""
+    from billing.selectors import CalendarMissingError, bill_due_date_for, bond_refund_due_on, carrier_bill_latest
+    from contracts.selectors import contract_lifecycle
+
+    out = []
+    lc = contract_lifecycle(contract, today=today)
+    if lc.current_term is not None:
+        if lc.renews:
+            out.append(
+                ("renewal_decision", lc.renewal_deadline, "不续展的书面通知须在此日前送达（12.2），否则自动续展一年")
+            )
+        end = lc.service_end or lc.current_term.end
+        out.append(("service_end", end, "服务期届满（不再续展）" if lc.service_end else "当前服务期届满（将自动续展）"))
+    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    for year, month in ((previous.year, previous.month), (today.year, today.month)):
+        try:
+            due = bill_due_date_for(contract=contract, year=year, month=month)
+        except CalendarMissingError:
+            continue
+        if carrier_bill_latest(contract=contract, year=year, month=month) is None:
+            out.append(("bill_due", due, f"乙方应提供 {year}-{month:02d} 月度账单（5.3 注2）"))
+    refund = bond_refund_due_on(contract=contract)
+    if refund is not None:
+        out.append(("bond_refund", refund, "履约保证金应无息退还（5.2）"))
+    return out
+
+
+def _recipients(contract: Contract, kind: str) -> list[str]:
+    """E-mails of the groups concerned; carrier staff only when they belong to this contract's carrier."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=REMINDER_RECIPIENT_GROUPS[kind])
+        .exclude(email="")
+        .prefetch_related("groups")
+        .distinct()
+    )
+    members = set(contract.supplier.members.values_list("pk", flat=True))
+    return sorted({u.email for u in users if u.pk in members or all(g.name != "carrier_staff" for g in u.groups.all())})
+
+
+def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str, ...]) -> list:
+    """E-mail each due reminder once (recorded in `DeadlineReminder`); returns the reminders sent."""
+    from django.core.mail import send_mail
+    from django.db import IntegrityError
+
+    from contracts.models import DeadlineReminder
+    from contracts.rules import reminder_offset_due
+
+    sent = []
+    for contract in Contract.objects.filter(terminated_on=None).select_related("supplier"):
+        for kind, deadline, what in _deadlines(contract, today):
+            if kind not in kinds:
+                continue
+            offset = reminder_offset_due(deadline, today, offsets)
+            if offset is None:
+                continue
+            recipients = _recipients(contract, kind)
+            try:
+                with transaction.atomic():
+                    reminder = DeadlineReminder.objects.create(
+                        contract=contract,
+                        kind=kind,
+                        deadline=deadline,
+                        days_before=offset,
+                        recipients=", ".join(recipients),
+                    )
+            except IntegrityError:
+                continue  # already sent for this deadline and offset
+            label, days_left = reminder.get_kind_display(), (deadline - today).days
+            subject = f"【期限提醒】{contract.number} {label}：{deadline.isoformat()}（剩 {days_left} 天）"
+            body = f"合同 {contract.number}（{contract.name}）\n{label}：{deadline.isoformat()}\n{what}\n"
+            if recipients:
+                send_mail(subject, body, None, recipients)
+            sent.append(reminder)
+    return sent

@@ -241,3 +241,10 @@ GATEWAY_DEFAULT_VALIDITY_HOURS = env.int("GATEWAY_DEFAULT_VALIDITY_HOURS", defau
 # shared between web processes, so without REDIS_URL the database is used).
 GATEWAY_SIGNATURE_WINDOW_SECONDS = env.int("GATEWAY_SIGNATURE_WINDOW_SECONDS", default=300)
 GATEWAY_NONCE_STORE = env.str("GATEWAY_NONCE_STORE", default="cache" if REDIS_URL else "db")
+
+# --- Contracts and portal (web): deadline reminders, docs/adr/0050 -----------------------------------
+# Reminder e-mails go this many days before each deadline (each sent once per deadline).
+CONTRACTS_REMINDER_DAYS = env.list("CONTRACTS_REMINDER_DAYS", cast=int, default=[30, 7, 1])
+# Which deadlines: renewal_decision, bill_due, bond_refund, service_end. The bond refund is left out by
+# default because billing's own daily task already reminds finance of it (billing.tasks.bond_refund_reminder_task).
+CONTRACTS_REMINDER_KINDS = env.list("CONTRACTS_REMINDER_KINDS", default=["renewal_decision", "bill_due", "service_end"])
