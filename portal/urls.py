@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import carrier, finance, police
+from portal.views import audit, carrier, finance, police
 
 portal_patterns = [
     path("", carrier.index, name="index"),
@@ -18,4 +18,7 @@ finance_patterns = [
 police_patterns = [
     path("lifecycle/", police.lifecycle, name="lifecycle"),
 ]
-audit_patterns: list = []
+audit_patterns = [
+    path("", audit.log, name="log"),
+    path("audit-log.csv", audit.log_csv, name="csv"),
+]
