@@ -73,9 +73,9 @@ def test_bad_rows_anywhere_save_nothing_and_are_reported_by_row_and_column(contr
     with pytest.raises(BillFileError) as err:
         upload(contract, csv_bytes(rows))
     found = [(e["row"], e["column"]) for e in err.value.extra["errors"]]
-    assert found == [(6, "msg_id"), (151, "units"), (201, "submitted_at")]
+    assert found == [(6, "msg_id"), (151, "units"), (201, "submitted_at"), (251, "msg_id")]
     assert not CarrierBill.objects.exists() and not CarrierBillRecord.objects.exists()
-    # a duplicate Msg_Id alone is found after loading, and still nothing is kept
+    # a duplicate Msg_Id names the row it repeats
     rows = detail_rows(2025, 10, list(range(1, 300)))
     rows[250][0] = rows[10][0]
     with pytest.raises(BillFileError) as err:
