@@ -40,6 +40,7 @@ _SEPARATORS = re.compile(r"[\s\-()]")
 # A link: anything with a scheme, or starting with "www.". Bare domains ("example.com/x") are not detected.
 _LINK = re.compile(r"(?:[a-z][a-z0-9+.\-]*://|www\.)[^\s，。；！？、）)】\"'<>]+", re.IGNORECASE)
 _LEADING_SIGNATURE = re.compile(r"^\s*【[^】]*】")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Refusal(Exception):  # noqa: N818 - a business outcome, not a crash
@@ -239,6 +240,8 @@ def check_length(content: str, limits: Limits) -> int:
 def prepare_text(text: object, limits: Limits, *, forbidden_words: Iterable[str], allowed_links: Iterable[str]) -> str:
     if not isinstance(text, str) or not text.strip():
         raise Refusal(EMPTY_CONTENT, "内容为空。")
+    if CONTROL_CHARS.search(text):
+        raise Refusal(FORBIDDEN_CONTENT, "内容含有控制字符。")
     body = strip_own_signature(text, limits.signature)
     if not body:
         raise Refusal(EMPTY_CONTENT, "除签名外内容为空。")

@@ -102,6 +102,8 @@ class MessageListCreateApi(GatewayApi):
         qs = message_queryset_for(client=client)
         ref = request.query_params.get("client_ref")
         if ref is not None:
+            if rules.CONTROL_CHARS.search(ref):
+                raise ApplicationError("invalid", "client_ref cannot contain control characters.")
             qs = qs.filter(client_ref=ref)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -104,8 +104,8 @@ def parse_item(index: int, raw: object) -> Item:
         raise rules.Refusal(INVALID, "template_code 与 content 只能给一个。")
     if content is not None and not isinstance(content, str):
         raise rules.Refusal(INVALID, "content 必须是字符串。")
-    if not isinstance(client_ref, str) or len(client_ref) > 64:
-        raise rules.Refusal(INVALID, "client_ref 必须是不超过 64 字的字符串。")
+    if not isinstance(client_ref, str) or len(client_ref) > 64 or rules.CONTROL_CHARS.search(client_ref):
+        raise rules.Refusal(INVALID, "client_ref 必须是不超过 64 字、不含控制字符的字符串。")
     return Item(
         index=index,
         mobile=raw["mobile"],

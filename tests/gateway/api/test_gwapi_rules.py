@@ -108,6 +108,7 @@ def test_ported_in_number_outside_the_segments_is_accepted():
         ({"mobile": "13912345678", "content": "网上赌博"}, "forbidden_content"),
         ({"mobile": "13912345678", "content": "visit CASINO now"}, "forbidden_content"),
         ({"mobile": "13912345678", "content": "【别的单位】您好"}, "forbidden_content"),
+        ({"mobile": "13912345678", "content": "您好\x00"}, "forbidden_content"),
         ({"mobile": "13912345678", "content": "详见 http://evil.example/x"}, "link_not_allowed"),
         ({"mobile": "13912345678", "content": "详见 www.evil.example"}, "link_not_allowed"),
         ({"mobile": "13912345678", "content": "字" * 134}, "too_long"),
