@@ -28,3 +28,19 @@ def units(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{int(value):,}"
+
+
+@register.inclusion_tag("portal/_admin_deadlines.html", takes_context=True)
+def admin_deadlines(context):
+    """The contracts' coming lifecycle deadlines, for the admin index page."""
+    from django.utils import timezone
+
+    from contracts.selectors import contract_lifecycle, contract_list_for_user
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    rows = []
+    if user is not None and user.is_authenticated:
+        today = timezone.localdate()
+        rows = [(c, contract_lifecycle(c, today=today)) for c in contract_list_for_user(user=user)[:10]]
+    return {"rows": rows, "links": nav_links(user) if user is not None else []}

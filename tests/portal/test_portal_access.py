@@ -37,3 +37,18 @@ def test_anonymous_is_redirected_to_login(url, client):
 def test_carrier_staff_cannot_use_the_admin(client_as, carrier_user):
     response = client_as(carrier_user).get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_admin_index_shows_the_renewal_deadline(client_as, police_user, contract):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    contract.activated_on = date(2025, 9, 15)
+    contract.save()
+    with time_machine.travel(datetime(2026, 1, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        page = client_as(police_user).get("/admin/").content.decode()
+    assert "续展决定截止 <strong>2026-06-16</strong>（剩 157 天）" in page
+    assert 'href="/audit/"' in page
