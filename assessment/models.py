@@ -5,10 +5,18 @@ bands are data of the contract (`contracts.scheme`); the services check them aga
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+
+def _times_after(obj: models.Model, start: str, fields: list[str], message) -> None:
+    begin = getattr(obj, start)
+    errors = {f: message for f in fields if begin and getattr(obj, f) and getattr(obj, f) < begin}
+    if errors:
+        raise ValidationError(errors)
 
 
 class Side(models.TextChoices):
@@ -161,6 +169,9 @@ class FaultTicket(models.Model):
     def __str__(self) -> str:
         return f"故障单#{self.pk}"
 
+    def clean(self) -> None:
+        _times_after(self, "reported_at", ["responded_at", "on_site_at", "recovered_at"], _("不能早于报修时间。"))
+
 
 class Complaint(models.Model):
     """A user complaint under the first-ask rule of 4.4, with the one-hour clocks of 4.4.1-4.4.3."""
@@ -220,6 +231,9 @@ class Complaint(models.Model):
 
     def __str__(self) -> str:
         return f"投诉#{self.pk}"
+
+    def clean(self) -> None:
+        _times_after(self, "received_at", ["passed_at", "first_reply_at", "resolved_at"], _("不能早于受理时间。"))
 
 
 class SlaBreach(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -39,6 +40,65 @@ def _locked_error(assessment: Assessment) -> ApplicationError:
     )
 
 
+@dataclass(frozen=True)
+class PreparedSheet:
+    """Scores checked against the contract's scheme, with what follows from them (nothing written yet)."""
+
+    sheet: rules.ScoreSheet
+    reasons: dict[str, str]
+    suggestions: dict[str, rules.Suggestion]
+
+
+def assessment_prepare(
+    *,
+    contract: Contract,
+    year: int,
+    month: int,
+    scores: Mapping[str, object],
+    reasons: Mapping[str, str] | None = None,
+    change_reason: str = "",
+    now: datetime | None = None,
+) -> PreparedSheet:
+    """Check a sheet before it is recorded (the admin form uses this to show errors beside the fields).
+
+    Raises ApplicationError with `errors` keyed by field: part codes, `reasons.<code>`, `change_reason`.
+    """
+    now = now or timezone.now()
+    if not 1 <= month <= 12:
+        raise _field_error("period", "月份应为 1-12。")
+    terms = contract_terms(contract)
+    existing = Assessment.objects.filter(contract=contract, year=year, month=month).first()
+    if existing is not None and existing.state == Assessment.State.LOCKED:
+        raise _locked_error(existing)
+    try:
+        sheet = rules.score_sheet(terms.parts, terms.ratio_bands, scores)
+    except rules.ScoreErrors as exc:
+        raise ApplicationError("invalid", "考核得分有误。", extra={"errors": exc.errors}) from exc
+
+    part_max = {p.code: p.max for p in terms.parts}
+    suggestions = selectors.assessment_suggestions(
+        contract_id=contract.pk, year=year, month=month, now=now, part_max=part_max
+    )
+    given = {code: str(text or "").strip() for code, text in (reasons or {}).items() if code in sheet.scores}
+    for code, suggestion in suggestions.items():
+        if not given.get(code) and sheet.scores[code] == suggestion.score < part_max[code]:
+            given[code] = suggestion.basis  # confirming the suggestion: its basis is the reason
+    given = {code: text for code, text in given.items() if text}
+    errors = rules.reason_errors(terms.parts, sheet.scores, given)
+    for code, s in suggestions.items():
+        if sheet.scores[code] != s.score and not given.get(code):
+            errors.setdefault(f"reasons.{code}", [f"与系统建议分（{s.score}）不同，须填写理由。"])
+    if errors:
+        raise ApplicationError("invalid", "得分低于满分或未采纳建议分的部分须填写理由。", extra={"errors": errors})
+    if existing is not None and existing.state == Assessment.State.SIGNED and not change_reason.strip():
+        raise ApplicationError(
+            "change_reason_required",
+            "已签署的考核只能以新版本修订，须填写修订理由。",
+            extra={"errors": {"change_reason": ["修订已签署的考核须填写理由。"]}},
+        )
+    return PreparedSheet(sheet=sheet, reasons=given, suggestions=suggestions)
+
+
 @transaction.atomic
 def assessment_record(
     *,
@@ -55,46 +115,17 @@ def assessment_record(
     """Create or change the month's assessment.
 
     Scores are checked against the contract's Annex 3 scheme; a part below full needs a reason (a
-    confirmed suggestion brings its basis as the reason). A signed assessment changes only as a new
-    version with `change_reason` and must be signed again; a locked one never changes.
+    confirmed suggestion brings its basis as the reason; overriding a suggestion needs one too). A
+    signed assessment changes only as a new version with `change_reason` and must be signed again;
+    a locked one never changes.
     """
     now = now or timezone.now()
-    if not 1 <= month <= 12:
-        raise _field_error("period", "月份应为 1-12。")
-    terms = contract_terms(contract)
     assessment = Assessment.objects.select_for_update().filter(contract=contract, year=year, month=month).first()
-    if assessment is not None and assessment.state == Assessment.State.LOCKED:
-        raise _locked_error(assessment)
-    try:
-        sheet = rules.score_sheet(terms.parts, terms.ratio_bands, scores)
-    except rules.ScoreErrors as exc:
-        raise ApplicationError("invalid", "考核得分有误。", extra={"errors": exc.errors}) from exc
-
-    suggestions = selectors.assessment_suggestions(
-        contract_id=contract.pk, year=year, month=month, now=now, part_max={p.code: p.max for p in terms.parts}
+    prepared = assessment_prepare(
+        contract=contract, year=year, month=month, scores=scores, reasons=reasons, change_reason=change_reason, now=now
     )
-    part_max = {p.code: p.max for p in terms.parts}
-    given = {code: str(text or "").strip() for code, text in (reasons or {}).items() if code in sheet.scores}
-    for code, suggestion in suggestions.items():
-        if not given.get(code) and sheet.scores[code] == suggestion.score < part_max[code]:
-            given[code] = suggestion.basis  # confirming the suggestion: its basis is the reason
-    given = {code: text for code, text in given.items() if text}
-    errors = rules.reason_errors(terms.parts, sheet.scores, given)
-    errors |= {
-        f"reasons.{code}": [f"与系统建议分（{s.score}）不同，须填写理由。"]
-        for code, s in suggestions.items()
-        if sheet.scores[code] != s.score and not given.get(code)
-    }
-    if errors:
-        raise ApplicationError("invalid", "得分低于满分的部分须填写理由。", extra={"errors": errors})
-
+    sheet, given, suggestions = prepared.sheet, prepared.reasons, prepared.suggestions
     revising = assessment is not None and assessment.state == Assessment.State.SIGNED
-    if revising and not change_reason.strip():
-        raise ApplicationError(
-            "change_reason_required",
-            "已签署的考核只能以新版本修订，须填写修订理由。",
-            extra={"errors": {"change_reason": ["修订已签署的考核须填写理由。"]}},
-        )
     if assessment is None:
         assessment = Assessment(contract=contract, year=year, month=month)
     elif revising:
