@@ -37,11 +37,11 @@ class Dashboard:
     billed_fen: int
     forecast: rules.Forecast
     consumption_since: date
-    nodes: list[NodeHealth] | None  # None: the gateway offers no node state yet
+    nodes: list[NodeHealth]
     tickets: list  # [(ticket, [ClockView])]
     complaints: list  # [(complaint, [ClockView])]
     volume_svg: str
-    rate_svg: str | None
+    rate_svg: str
     lifecycle: Lifecycle
 
 
@@ -67,29 +67,57 @@ def _month_delivery_rate(contract: Contract, today: date) -> Decimal | None:
     return None if rate is None else (Decimal(rate) * 100).quantize(Decimal("0.01"))
 
 
-def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None] | None:
-    """Delivered / accepted per day in percent, or None when the gateway offers no daily figure."""
+def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None]:
+    """Delivered / accepted messages per day, in percent.
+
+    Stand-in: the gateway offers no daily delivery selector yet, so this reads its daily counts directly;
+    it switches to ``gateway.selectors.daily_delivery`` as soon as that exists.
+    """
     from gateway import selectors as gateway_selectors
 
     daily = getattr(gateway_selectors, "daily_delivery", None)
-    if daily is None:
-        return None
-    return {
-        day: rules.rate_percent(row["delivered"], row["accepted"])
-        for day, row in daily(contract_id=contract.pk, start=start, end=end).items()
-    }
+    if daily is not None:
+        rows = daily(contract_id=contract.pk, start=start, end=end)
+    else:
+        from django.db.models import Sum
+
+        from gateway.models import DailyCount
+
+        rows = {
+            row["day"]: row
+            for row in DailyCount.objects.filter(contract=contract, day__gte=start, day__lte=end)
+            .values("day")
+            .annotate(accepted=Sum("accepted_messages"), delivered=Sum("delivered_messages"))
+        }
+    return {day: rules.rate_percent(row["delivered"] or 0, row["accepted"] or 0) for day, row in rows.items()}
 
 
-def _node_health(contract: Contract) -> list[NodeHealth] | None:
+def _node_health(contract: Contract) -> list[NodeHealth]:
+    """Each node's last recorded state.
+
+    Stand-in: the sender records state changes but offers no selector yet, so this reads the records
+    directly; it switches to ``gateway.selectors.node_health`` as soon as that exists.
+    """
     from gateway import selectors as gateway_selectors
 
     health = getattr(gateway_selectors, "node_health", None)
-    if health is None:
-        return None
-    return [
-        NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row.get("reason", ""))
-        for row in health(contract_id=contract.pk)
-    ]
+    if health is not None:
+        return [
+            NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row.get("reason", ""))
+            for row in health(contract_id=contract.pk)
+        ]
+    from gateway.models import CarrierNode, NodeStateChange
+
+    out = []
+    for node in CarrierNode.objects.filter(contract=contract).order_by("name"):
+        last = NodeStateChange.objects.filter(node=node).order_by("-at", "-id").first()
+        if not node.enabled:
+            out.append(NodeHealth(node.name, False, "disabled", None, "已停用"))
+        elif last is None:
+            out.append(NodeHealth(node.name, None, "", None, "发送进程尚未记录状态"))
+        else:
+            out.append(NodeHealth(node.name, last.healthy, last.state, last.at, last.reason))
+    return out
 
 
 def _prepayment_balance(contract: Contract, today: date) -> tuple[int | None, int]:
@@ -133,9 +161,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
     days = [chart_start + timedelta(days=i) for i in range(CHART_DAYS)]
     volume_svg = charts.bar_chart([(d, all_units.get(d, 0)) for d in days], title="近90天每日发送条数")
     rates = _daily_delivery_rates(contract, chart_start, today)
-    rate_svg = (
-        charts.line_chart([(d, rates.get(d)) for d in days], title="近90天每日送达率") if rates is not None else None
-    )
+    rate_svg = charts.line_chart([(d, rates.get(d)) for d in days], title="近90天每日送达率")
     prepayment, billed = _prepayment_balance(contract, today)
     tickets, complaints = open_tickets_and_complaints(contract=contract, now=now)
     return Dashboard(

@@ -34,7 +34,7 @@ def home(request):
         {
             "data": data,
             "volume_svg": mark_safe(data.volume_svg) if data else "",  # noqa: S308 - built by portal.charts, escaped there
-            "rate_svg": mark_safe(data.rate_svg) if data and data.rate_svg else "",  # noqa: S308 - same
+            "rate_svg": mark_safe(data.rate_svg) if data else "",  # noqa: S308 - same
             "show_lifecycle": has_role(request.user, POLICE, FINANCE, AUDITOR),
         },
     )

@@ -67,3 +67,26 @@ def test_navigation_follows_the_role(client_as, carrier_user, police_user):
     assert 'href="/finance/"' not in carrier_page
     police_page = client_as(police_user).get("/").content.decode()
     assert 'href="/admin/"' in police_page and 'href="/audit/"' in police_page
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_each_nodes_last_recorded_state_and_the_delivery_chart(
+    client_as, police_user, contract, daily_counts
+):
+    from factories.gateway import CarrierNodeFactory
+    from gateway.models import NodeStateChange
+
+    up = CarrierNodeFactory(contract=contract, name="徐州节点A")
+    down = CarrierNodeFactory(contract=contract, name="徐州节点B")
+    CarrierNodeFactory(contract=contract, name="徐州节点C")  # no state recorded yet
+    NodeStateChange.objects.create(node=up, at=NOW - timedelta(hours=2), healthy=False, state="down", reason="超时")
+    NodeStateChange.objects.create(node=up, at=NOW - timedelta(hours=1), healthy=True, state="up")
+    NodeStateChange.objects.create(node=down, at=NOW - timedelta(minutes=5), healthy=False, state="down", reason="断连")
+    daily_counts({NOW.date(): (1000, 985), NOW.date() - timedelta(days=1): (1000, 990)})
+    with time_machine.travel(NOW):
+        page = client_as(police_user).get("/").content.decode()
+    nodes = page[page.index("网关节点状态") : page.index("未恢复的故障单")]
+    assert nodes.index("徐州节点A") < nodes.index("可用") < nodes.index("徐州节点B") < nodes.index("断连")
+    assert "未知" in nodes and "发送进程尚未记录状态" in nodes
+    assert "98.50%" in page  # today's point in the delivery-rate chart
+    assert page.count('class="dot"') == 2
