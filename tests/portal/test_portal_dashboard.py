@@ -74,6 +74,7 @@ def test_dashboard_shows_each_nodes_last_recorded_state_and_the_delivery_chart(
     client_as, police_user, contract, daily_counts
 ):
     from factories.gateway import CarrierNodeFactory
+
     from gateway.models import NodeStateChange
 
     up = CarrierNodeFactory(contract=contract, name="徐州节点A")
