@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,10 +82,13 @@ class EchoProtocol(asyncio.Protocol):
         buf = self.buffer + data
         off, n, out = 0, len(buf), []
         while n - off >= 12:
-            length, _, seq = HEADER.unpack_from(buf, off)
+            length, command, seq = HEADER.unpack_from(buf, off)
             if n - off < length:
                 break
-            out.append(struct.pack(">IIIQI", 24, 0x80000004, seq, 1, 0))
+            if command == Command.CONNECT:  # a 3.0 CONNECT_RESP with Status 0, so a Session can log in
+                out.append(struct.pack(">IIII16sB", 33, 0x80000001, seq, 0, bytes(16), 0x30))
+            else:
+                out.append(struct.pack(">IIIQI", 24, 0x80000004, seq, 1, 0))
             off += length
         self.buffer = buf[off:]
         self.transport.write(b"".join(out))
@@ -172,13 +176,28 @@ async def bench_simulator(port: int, total: int, window: int) -> float:
 
 
 # ------------------------------------------------------------------ 3. end to end
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class SessionRun:
+    rate: float = 0.0
+    samples: list[tuple[int, float, float]] = field(default_factory=list)
+    delivered: int = 0
+    client_cpu_us: float = 0.0  # per acknowledged submit
+    server_cpu_us: float = 0.0
+
+
 async def bench_session(port: int, total: int, window: int, concurrency: int, reports: bool,
-                        sim_pid: int) -> tuple[float, list[tuple[int, float, float]], int]:
-    delivered = 0
+                        server_pid: int) -> SessionRun:
+    run = SessionRun()
 
     def on_deliver(event: object) -> None:
-        nonlocal delivered
-        delivered += 1
+        run.delivered += 1
 
     session = Session(SessionConfig(port=port, sp_id=SP_ID, secret=SECRET, version=V30, window=window),
                       on_deliver=on_deliver)
@@ -186,7 +205,6 @@ async def bench_session(port: int, total: int, window: int, concurrency: int, re
     request = SubmitRequest(dest=["13912345678"], text=TEXT, service_id="JTGL", src_id="10690001123",
                             registered_delivery=1 if reports else 0)
     checkpoints = {total // 4, total // 2, 3 * total // 4, total}
-    samples: list[tuple[int, float, float]] = []
     acked = 0
     remaining = total
 
@@ -197,17 +215,20 @@ async def bench_session(port: int, total: int, window: int, concurrency: int, re
             result = await session.submit(request)
             acked += len(result.segments)
             if acked in checkpoints:
-                samples.append((acked, rss_mb(), rss_mb(sim_pid)))
+                run.samples.append((acked, rss_mb(), rss_mb(server_pid)))
 
-    started = time.perf_counter()
+    started, cpu, server_cpu = time.perf_counter(), time.process_time(), cpu_seconds(server_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    run.rate = acked / elapsed
+    run.client_cpu_us = (time.process_time() - cpu) / acked * 1e6
+    run.server_cpu_us = (cpu_seconds(server_pid) - server_cpu) / acked * 1e6
     if reports:
         deadline = time.monotonic() + 30
-        while delivered < total and time.monotonic() < deadline:
+        while run.delivered < total and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
     await session.close()
-    return acked / elapsed, samples, delivered
+    return run
 
 
 def main() -> None:
@@ -244,23 +265,32 @@ def main() -> None:
         print(f"simulator alone: {answers:,.0f} SUBMIT_RESP/s (raw client, window {args.window}, "
               f"{args.messages:,} messages, {lines:,} log lines, simulator RSS {sim_rss:.0f} MB)")
 
+        echo = SimulatorProcess("", echo=True)
+        alone = asyncio.run(bench_session(echo.port, args.messages, args.window, args.concurrency, False,
+                                          echo.proc.pid))
+        echo.proc.kill()
+        echo.proc.wait()
+        print(f"session alone, against the bare echo server: {alone.rate:,.0f} acknowledged submits/s "
+              f"(client CPU {alone.client_cpu_us:.1f} us per submit)")
+
         runs = [False, True] if args.with_reports else [False]
         for reports in runs:
             log_path = os.path.join(tmp, f"session-{reports}.jsonl")
             sim = SimulatorProcess(log_path, ["--report-delay", "0.01"] if reports else None)
-            rate, samples, delivered = asyncio.run(
+            run = asyncio.run(
                 bench_session(sim.port, args.messages, args.window, args.concurrency, reports, sim.proc.pid))
             sim.stop()
             lines = count_lines(log_path)
             label = "with status reports" if reports else "no status reports"
-            print(f"session end to end ({label}): {rate:,.0f} acknowledged submits/s "
+            print(f"session end to end ({label}): {run.rate:,.0f} acknowledged submits/s "
                   f"(window {args.window}, {args.concurrency} tasks, {args.messages:,} messages, "
-                  f"{lines:,} log lines{f', {delivered:,} reports received' if reports else ''})")
-            for acked, client_rss, server_rss in samples:
+                  f"{lines:,} log lines{f', {run.delivered:,} reports received' if reports else ''}; "
+                  f"CPU per submit: client {run.client_cpu_us:.1f} us, simulator {run.server_cpu_us:.1f} us)")
+            for acked, client_rss, server_rss in run.samples:
                 print(f"    after {acked:>8,} acked: client RSS {client_rss:6.1f} MB, "
                       f"simulator RSS {server_rss:6.1f} MB")
             print(f"    client peak RSS (VmHWM): {rss_mb('self', 'VmHWM'):.1f} MB")
-
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 if __name__ == "__main__":
     main()

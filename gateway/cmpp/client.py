@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, verify_authenticator_ismg
 from gateway.cmpp.codec import MAX_FRAME_LENGTH, FrameReader
@@ -178,9 +178,11 @@ class SubmitRequest:
     reference: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentResult:
-    """The SUBMIT_RESP of one segment: ``result`` 0 is accepted; other codes (never 8) are rejections."""
+class SegmentResult(NamedTuple):
+    """The SUBMIT_RESP of one segment: ``result`` 0 is accepted; other codes (never 8) are rejections.
+
+    A NamedTuple (immutable, built several times cheaper than a frozen dataclass): one is made per segment.
+    """
 
     pk_number: int
     msg_id: int
@@ -719,7 +721,7 @@ class Session:
         be encoded raises TextEncodeError, bad field values PduEncodeError (both ValueError).
         """
         link = self._link
-        if link is None or link.closed:
+        if link is None or link.closed or self._state is not SessionState.CONNECTED:
             if self._state in (SessionState.CLOSING, SessionState.CLOSED):
                 raise SessionClosed("the session is closed")
             raise SubmitNotSent(f"not connected (session {self._state.value})")
@@ -818,16 +820,16 @@ class Session:
         msg = seg.msg
         if result == _FLOW_CONTROL:
             self._flow_controlled(seg)
-            return
-        self._fc_streak = 0
-        self.stats.acknowledged_segments += 1
-        if msg.remaining == 1 and len(msg.results) == 1:  # the common single-segment case
-            msg.remaining = 0
-            if not msg.future.done():
-                msg.future.set_result(SubmitResult([SegmentResult(seg.number, msg_id, result)]))
         else:
-            msg.results[seg.number - 1] = SegmentResult(seg.number, msg_id, result)
-            self._seg_done(seg, _ANSWERED, "")
+            self._fc_streak = 0
+            self.stats.acknowledged_segments += 1
+            if msg.remaining == 1 and len(msg.results) == 1:  # the common single-segment case
+                msg.remaining = 0
+                if not msg.future.done():
+                    msg.future.set_result(SubmitResult([SegmentResult(seg.number, msg_id, result)]))
+            else:
+                msg.results[seg.number - 1] = SegmentResult(seg.number, msg_id, result)
+                self._seg_done(seg, _ANSWERED, "")
         drained = self._drained
         if drained is not None and not drained.done() and self._link is not None and not self._link.submits_inflight:
             drained.set_result(None)
@@ -840,6 +842,11 @@ class Session:
         self._fc_streak += 1
         self._paused_until = max(self._paused_until, now + delay)
         seg.fc_count += 1
+        if self._state is not SessionState.CONNECTED:
+            seg.msg.last_result = _FLOW_CONTROL
+            self._seg_done(seg, _NOT_SENT, "flow control (result 8) while closing",
+                           cause=SessionClosed("the session was closed"))
+            return
         if seg.fc_count > cfg.flow_control_retries or seg.msg.future.done():
             seg.msg.last_result = _FLOW_CONTROL
             self._seg_done(seg, _NOT_SENT, f"flow control (result 8) after {seg.fc_count} sends")

@@ -490,14 +490,19 @@ class Simulator:
     # ------------------------------------------------------------------ uplink
     async def inject_mo(self, src: str, text: str, dest_id: str | None = None, *, msg_fmt: int | None = None,
                         order: Sequence[int] | None = None, drop_parts: Sequence[int] = (),
-                        sp_id: str | None = None, link_id: str = "", service_id: str = "") -> int:
+                        sp_id: str | None = None, link_id: str = "", service_id: str = "",
+                        udhi: int = 1, udh16: bool = False) -> int:
         """Send an uplink message from user ``src`` (e.g. "TD"), split into parts when long.
 
         ``order`` lists part numbers in the order to send them (default 1..n); ``drop_parts`` are never sent.
-        Returns the number of parts sent; with no client logged in they wait for the next login.
+        ``udhi`` is the TP_udhi value of long parts (0x40 imitates gateways that use the SMPP bit) and
+        ``udh16`` sends the 16-bit-reference UDH. Returns the number of parts sent; with no client logged in
+        they wait for the next login.
         """
         fmt = msg_fmt if msg_fmt is not None else (FMT_ASCII if text.isascii() else FMT_UCS2)
         fmt, parts = split_text(text, fmt)
+        if udh16 and len(parts) > 1:  # 05 00 03 RR TT NN -> 06 08 04 00 RR TT NN
+            parts = [bytes((6, 8, 4, 0)) + part[3:] for part in parts]
         numbers = list(order) if order is not None else list(range(1, len(parts) + 1))
         account = sp_id or self.config.sp_id
         conn = self._any_conn(account)
@@ -506,7 +511,7 @@ class Simulator:
             if number in drop_parts:
                 continue
             deliver = Deliver(self._msg_ids(), dest_id or self.config.mo_dest_id, service_id, 0,
-                              1 if len(parts) > 1 else 0, fmt, src, 0, 0, parts[number - 1], link_id)
+                              udhi if len(parts) > 1 else 0, fmt, src, 0, 0, parts[number - 1], link_id)
             self.stats.mos_sent += 1
             sent += 1
             if conn is None:

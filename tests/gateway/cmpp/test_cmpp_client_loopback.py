@@ -335,6 +335,16 @@ async def test_uplink_td_and_long_uplink_out_of_order(make_sim: MakeSim, make_se
     assert long.text == text and long.total_parts == 3 and not long.missing_parts
 
 
+async def test_uplink_with_16_bit_udh_and_smpp_udhi_bit(make_sim: MakeSim, make_session: MakeSession) -> None:
+    sim = await make_sim()
+    events: list[DeliverMO] = []
+    await make_session(sim, version=V20, on_deliver=events.append)
+    text = "请帮我退订这个通知服务，谢谢。" * 6 + "😀"
+    await sim.inject_mo(src="+8613912345678", text=text, order=[2, 1], udhi=0x40, udh16=True)
+    await eventually(lambda: events)
+    assert (events[0].src, events[0].text, events[0].total_parts) == ("13912345678", text, 2)
+
+
 async def test_missing_uplink_part_times_out(make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim()
     events: list[DeliverMO] = []
