@@ -45,7 +45,7 @@ def clock_badges(views: list[selectors.ClockView]):
 def _unread_breach_warning(request) -> None:
     unread = SlaBreach.objects.filter(acknowledged_at__isnull=True).count()
     if unread:
-        url = reverse("admin:assessment_slabreach_changelist") + "?acknowledged=no"
+        url = reverse("admin:assessment_slabreach_changelist") + "?acknowledged=null"
         messages.warning(request, format_html('有 {} 条超时提醒未阅，<a href="{}">查看</a>。', unread, url))
 
 
@@ -278,19 +278,28 @@ class AssessmentAdmin(SimpleHistoryAdmin):
 # --- fault tickets -------------------------------------------------------------------------------
 
 
-class OpenFilter(admin.SimpleListFilter):
-    title = _("是否已恢复")
-    parameter_name = "open"
+def null_filter(title, parameter: str, field: str, *, when_null: str, when_set: str) -> type[admin.SimpleListFilter]:
+    """A list filter on whether a moment field is still empty (e.g. not recovered, not acknowledged)."""
 
-    def lookups(self, request, model_admin):
-        return [("yes", _("未恢复")), ("no", _("已恢复"))]
+    class NullFilter(admin.SimpleListFilter):
+        parameter_name = parameter
 
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(recovered_at__isnull=True)
-        if self.value() == "no":
-            return queryset.filter(recovered_at__isnull=False)
-        return queryset
+        def lookups(self, request, model_admin):
+            return [("null", when_null), ("set", when_set)]
+
+        def queryset(self, request, queryset):
+            if self.value() in ("null", "set"):
+                return queryset.filter(**{f"{field}__isnull": self.value() == "null"})
+            return queryset
+
+    NullFilter.title = title
+    return NullFilter
+
+
+OpenFilter = null_filter(_("是否已恢复"), "recovered", "recovered_at", when_null=_("未恢复"), when_set=_("已恢复"))
+AcknowledgedFilter = null_filter(
+    _("是否已阅"), "acknowledged", "acknowledged_at", when_null=_("未阅"), when_set=_("已阅")
+)
 
 
 @admin.register(FaultTicket)
@@ -422,19 +431,6 @@ class ComplaintAdmin(SimpleHistoryAdmin):
 
 
 # --- breach notices ------------------------------------------------------------------------------
-
-
-class AcknowledgedFilter(admin.SimpleListFilter):
-    title = _("是否已阅")
-    parameter_name = "acknowledged"
-
-    def lookups(self, request, model_admin):
-        return [("no", _("未阅")), ("yes", _("已阅"))]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(acknowledged_at__isnull=self.value() == "no")
-        return queryset
 
 
 @admin.register(SlaBreach)

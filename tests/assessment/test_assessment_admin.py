@@ -127,3 +127,17 @@ def test_overdue_filter(client_as, police_user, contract):
     html = client_as(police_user).get("/admin/assessment/complaint/?overdue=yes").content.decode()
     assert "迟迟未联系对方" in html and "本方问题" not in html
     assert str(late) in html
+
+
+def test_breach_notices_can_be_acknowledged_in_the_admin(client_as, police_user, contract):
+    from assessment.services import sla_check
+
+    FaultTicketFactory(contract=contract)
+    sla_check()
+    client = client_as(police_user)
+    unread = client.get("/admin/assessment/slabreach/?acknowledged=null").content.decode()
+    assert "响应超时" in unread and "到场超时" in unread and "恢复超时" in unread
+    ids = list(SlaBreach.objects.values_list("pk", flat=True))
+    client.post("/admin/assessment/slabreach/", {"action": "acknowledge", "_selected_action": ids})
+    assert not SlaBreach.objects.filter(acknowledged_at__isnull=True).exists()
+    assert "条超时提醒未阅" not in client.get("/admin/assessment/faultticket/?recovered=null").content.decode()
