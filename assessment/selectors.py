@@ -149,6 +149,12 @@ def complaint_list_overdue(*, now: datetime, contract_id: int | None = None) -> 
     return qs.order_by("received_at")
 
 
+def complaint_list_open(*, contract_id: int | None = None) -> QuerySet[Complaint]:
+    """Complaints not yet resolved, oldest first."""
+    qs = Complaint.objects.filter(resolved_at__isnull=True).order_by("received_at")
+    return qs if contract_id is None else qs.filter(contract_id=contract_id)
+
+
 def fault_ticket_list_open(*, contract_id: int | None = None) -> QuerySet[FaultTicket]:
     qs = FaultTicket.objects.filter(recovered_at__isnull=True)
     return qs if contract_id is None else qs.filter(contract_id=contract_id)

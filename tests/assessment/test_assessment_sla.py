@@ -191,3 +191,12 @@ def test_sla_check_task_runs_the_service(ticket):
 
     with time_machine.travel(at(2, 1), tick=False):
         assert sla_check_task.delay().get() == 1
+
+
+def test_open_lists(contract, ticket):
+    from assessment.selectors import complaint_list_open, fault_ticket_list_open
+
+    open_complaint = ComplaintFactory(contract=contract)
+    ComplaintFactory(contract=contract, resolved_at=datetime(2025, 10, 9, 3, tzinfo=UTC), outcome="已答复")
+    assert list(complaint_list_open(contract_id=contract.pk)) == [open_complaint]
+    assert list(fault_ticket_list_open(contract_id=contract.pk)) == [ticket]
