@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from contracts.selectors import contract_terms
@@ -79,7 +79,7 @@ class _Context:
     client: ApiClient
     profile: SendingProfile
     data: rules.RuleData
-    templates: dict[str, MessageTemplate]
+    templates: dict[str, tuple[int, int, int]]  # code -> (template id, notice type id, validity hours)
     free_notice_type: NoticeType | None
     src_id: str
     now: datetime
@@ -151,7 +151,8 @@ def _load_context(*, client: ApiClient, mobiles: set[str], now: datetime) -> _Co
         allowed_links=tuple(AllowedLink.objects.values_list("prefix", flat=True)),
         allow_free_content=client.allow_free_content,
     )
-    return _Context(client, profile, data, templates, free_type, src_id, now)
+    by_code = {t.code: (t.pk, t.notice_type_id, t.notice_type.validity_hours) for t in templates.values()}
+    return _Context(client, profile, data, by_code, free_type, src_id, now)
 
 
 def _candidate_mobiles(items: list[Item]) -> set[str]:
@@ -163,29 +164,67 @@ def _candidate_mobiles(items: list[Item]) -> set[str]:
     return found
 
 
-def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> Message:
+def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> dict:
+    """The columns that differ between the messages of one request (the rest: `_batch_constants`)."""
     if prepared.template_code:
-        template = ctx.templates[prepared.template_code]
-        notice_type_id, template_id, hours = template.notice_type_id, template.pk, template.notice_type.validity_hours
+        template_id, notice_type_id, hours = ctx.templates[prepared.template_code]
     elif ctx.free_notice_type is not None:
         notice_type_id, template_id, hours = ctx.free_notice_type.pk, None, ctx.free_notice_type.validity_hours
     else:
         notice_type_id, template_id, hours = None, None, settings.GATEWAY_DEFAULT_VALIDITY_HOURS
-    return Message(
-        contract_id=ctx.client.contract_id,
-        client_id=ctx.client.pk,
-        client_ref=item.client_ref,
-        mobile=prepared.mobile,
-        notice_type_id=notice_type_id,
-        template_id=template_id,
-        content=prepared.content,
-        src_id=ctx.src_id,
-        units=prepared.units,
-        segments=prepared.segments,
-        status=Message.Status.QUEUED,
-        created_at=ctx.now,
-        valid_until=ctx.now + timedelta(hours=hours),
-    )
+    return {
+        "client_ref": item.client_ref,
+        "mobile": prepared.mobile,
+        "notice_type_id": notice_type_id,
+        "template_id": template_id,
+        "content": prepared.content,
+        "units": prepared.units,
+        "segments": prepared.segments,
+        "valid_until": ctx.now + timedelta(hours=hours),
+    }
+
+
+def _batch_constants(ctx: _Context) -> dict:
+    return {
+        "contract_id": ctx.client.contract_id,
+        "client_id": ctx.client.pk,
+        "src_id": ctx.src_id,
+        "status": Message.Status.QUEUED,
+        "created_at": ctx.now,
+    }
+
+
+def _bulk_insert(rows: list[dict], constants: dict) -> list[int]:
+    """INSERT the rows in one statement; returns their ids in order.
+
+    On PostgreSQL the rows travel as one array per column (INSERT ... SELECT FROM unnest(...)), which skips
+    the ORM's per-value preparation: for 1,000 rows that is most of the request's time. Columns the intake
+    does not set get their model default, so a field added later with a default needs no change here.
+    """
+    if connection.vendor != "postgresql":
+        objs = Message.objects.bulk_create([Message(**constants, **row) for row in rows])
+        return [obj.pk for obj in objs]
+    columns, selects, select_params, arrays, array_params = [], [], [], [], []
+    for f in Message._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(f.column))
+        db_type = "text" if f.get_internal_type() in ("CharField", "TextField") else f.db_type(connection)
+        if f.attname in rows[0]:
+            arrays.append(f"%s::{db_type}[]")
+            array_params.append([row[f.attname] for row in rows])
+            selects.append(f"u.c{len(arrays)}")
+        else:
+            selects.append(f"%s::{db_type}")
+            select_params.append(constants[f.attname] if f.attname in constants else f.get_default())
+    names = ", ".join(f"c{i}" for i in range(1, len(arrays) + 1))
+    # Identifiers come from the model; every value is a parameter.
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)} "  # noqa: S608
+    sql += f"FROM unnest({', '.join(arrays)}) AS u({names}) RETURNING id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, select_params + array_params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _reserve_limits(client: ApiClient, accepted: list[tuple[Item, rules.Prepared]], now: datetime):
@@ -234,7 +273,12 @@ def _release(allowed: list[tuple[Item, rules.Prepared]], client_key: str | None,
 def _existing_refs(client: ApiClient, refs: set[str]) -> dict[str, tuple[int, int]]:
     if not refs:
         return {}
-    rows = Message.objects.filter(client=client, client_ref__in=refs).values_list("client_ref", "pk", "units")
+    # exclude(client_ref="") repeats the unique index's condition, so PostgreSQL uses that partial index.
+    rows = (
+        Message.objects.filter(client=client, client_ref__in=refs)
+        .exclude(client_ref="")
+        .values_list("client_ref", "pk", "units")
+    )
     return {ref: (pk, units) for ref, pk, units in rows}
 
 
@@ -306,7 +350,7 @@ def _insert(ctx: _Context, allowed: list[tuple[Item, rules.Prepared]], outcomes:
     request on the same client_ref (the unique constraint) is resolved by answering with the winner's row."""
     for attempt in (1, 2):
         first_by_ref: dict[str, int] = {}
-        rows: list[Message] = []
+        rows: list[dict] = []
         row_items: list[Item] = []
         repeats: list[Item] = []
         for item, prepared in allowed:
@@ -319,8 +363,8 @@ def _insert(ctx: _Context, allowed: list[tuple[Item, rules.Prepared]], outcomes:
             row_items.append(item)
         try:
             with transaction.atomic():
+                ids = _bulk_insert(rows, _batch_constants(ctx)) if rows else []
                 if rows:
-                    Message.objects.bulk_create(rows)
                     transaction.on_commit(notify_sender)
         except IntegrityError:
             if attempt == 2:
@@ -331,11 +375,11 @@ def _insert(ctx: _Context, allowed: list[tuple[Item, rules.Prepared]], outcomes:
             allowed = [(item, p) for item, p in allowed if item.index in keep]
             continue
         by_index = {}
-        for item, row in zip(row_items, rows, strict=True):
-            outcomes[item.index] = Outcome(item.index, row.pk, row.units, item.client_ref)
-            by_index[item.index] = row
+        for item, row, pk in zip(row_items, rows, ids, strict=True):
+            outcomes[item.index] = Outcome(item.index, pk, row["units"], item.client_ref)
+            by_index[item.index] = (pk, row["units"])
         for item in repeats:
-            first = by_index[first_by_ref[item.client_ref]]
-            outcomes[item.index] = Outcome(item.index, first.pk, first.units, item.client_ref, duplicate=True)
+            pk, units = by_index[first_by_ref[item.client_ref]]
+            outcomes[item.index] = Outcome(item.index, pk, units, item.client_ref, duplicate=True)
         return allowed
     return allowed
