@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -221,7 +221,7 @@ def _format_evidence(key: str, value) -> str:
     if key == "messages_sent":
         return f"{int(value):,}"
     if key in ("delivery_rate", "refused_share"):
-        return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.01'))}%"
+        return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
     if key == "seconds_below_two_healthy_nodes":
         seconds = int(value)
         return f"{seconds // 3600}小时{seconds % 3600 // 60}分{seconds % 60}秒"

@@ -151,3 +151,36 @@ def test_complaint_suggestions_for_parts_2_1_and_2_2(record, contract):
     a = record(ops_compliance=17)
     assert a.suggestions["ops_compliance"] == {"score": 17, "basis": a.reasons["ops_compliance"]}
     assert a.suggestions["ops_timeliness"]["score"] == 20
+
+
+def test_evidence_shows_the_gateway_figures_or_a_dash(contract, monkeypatch):
+    from assessment.selectors import assessment_evidence
+
+    figures = {"messages_sent": 1234567, "delivery_rate": Decimal("0.98765"), "refused_share": Decimal("0.0012"),
+               "seconds_below_two_healthy_nodes": 3725}  # fmt: skip
+    monkeypatch.setattr("gateway.selectors.month_evidence", lambda **kw: figures)
+    now = datetime(2025, 11, 1, tzinfo=UTC)
+    shown = dict(assessment_evidence(contract_id=contract.pk, year=2025, month=10, now=now).gateway)
+    assert shown == {"发送条数": "1,234,567", "送达率": "98.77%", "运营商拒收占比": "0.12%",
+                     "健康节点少于两个的时长": "1小时2分5秒"}  # fmt: skip
+    monkeypatch.setattr("gateway.selectors.month_evidence", lambda **kw: {"messages_sent": 0, "delivery_rate": None})
+    shown = dict(assessment_evidence(contract_id=contract.pk, year=2025, month=10, now=now).gateway)
+    assert shown == {"发送条数": "0", "送达率": "—", "运营商拒收占比": "—", "健康节点少于两个的时长": "—"}
+
+
+def test_evidence_lists_the_months_tickets_and_complaints_with_clock_states(contract):
+    from factories.assessment import ComplaintFactory
+
+    from assessment.selectors import assessment_evidence
+
+    FaultTicketFactory(contract=contract, reported_at=datetime(2025, 9, 30, 16, 0, tzinfo=UTC))  # 10-01 00:00 Shanghai
+    FaultTicketFactory(contract=contract, reported_at=datetime(2025, 9, 30, 15, 59, tzinfo=UTC))  # still September
+    ComplaintFactory(contract=contract, responsible_side="unknown")
+    evidence = assessment_evidence(
+        contract_id=contract.pk, year=2025, month=10, now=datetime(2025, 9, 30, 16, 5, tzinfo=UTC)
+    )
+    assert len(evidence.tickets) == 1
+    [(_, clocks)] = evidence.tickets
+    assert [c.state for c in clocks] == ["running", "running", "running"]
+    [(_, complaint_clocks)] = evidence.complaints
+    assert [(c.code, c.state_label) for c in complaint_clocks] == [("contact", "计时中")]
