@@ -725,7 +725,17 @@ class Session:
             if self._state in (SessionState.CLOSING, SessionState.CLOSED):
                 raise SessionClosed("the session is closed")
             raise SubmitNotSent(f"not connected (session {self._state.value})")
-        msg_fmt, contents = split_text(request.text, request.msg_fmt, reference=request.reference)
+        msg_fmt = request.msg_fmt
+        ucs2 = b""
+        if msg_fmt == FMT_UCS2:
+            try:
+                ucs2 = request.text.encode("utf-16-be")
+            except UnicodeEncodeError:
+                ucs2 = b""  # split_text below raises the typed error
+        if 0 < len(ucs2) <= 140:  # one UCS2 segment: the common case, without the general splitter
+            contents = [ucs2]
+        else:
+            msg_fmt, contents = split_text(request.text, msg_fmt, reference=request.reference)
         bodies = self._pack(request, link.v3, msg_fmt, contents)
         loop = self._loop
         future: asyncio.Future[SubmitResult] = loop.create_future()

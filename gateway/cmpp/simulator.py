@@ -312,7 +312,9 @@ class _Conn(asyncio.Protocol):
 class _Report:
     due: float
     conn: _Conn
-    deliver: Deliver
+    msg_id: int  # of the reported MT segment
+    dest: str  # the MT's destination number
+    submit: Submit
 
 
 class Simulator:
@@ -423,9 +425,11 @@ class Simulator:
             self.stats.malformed += 1
             log.info("simulator: bad SUBMIT: %s", exc)
             return layout.pack(layout.size, _SUBMIT_RESP, seq, 0, 4 if isinstance(exc, PduLengthError) else 1)
-        result = self._result_for(submit, conn.v3)
-        if result:
-            return layout.pack(layout.size, _SUBMIT_RESP, seq, 0, result)
+        cfg = self.config
+        if cfg.throttle_rate is not None or cfg.reject_prefixes:
+            result = self._result_for(submit, conn.v3)
+            if result:
+                return layout.pack(layout.size, _SUBMIT_RESP, seq, 0, result)
         dests = submit.dest_terminal_ids
         msg_id = self._msg_ids.reserve(len(dests))
         self.stats.submits += 1
@@ -449,7 +453,7 @@ class Simulator:
         loop = asyncio.get_running_loop()
         due = loop.time() + self.config.report_delay
         for offset, dest in enumerate(submit.dest_terminal_ids):
-            self._reports.append(_Report(due, conn, _report_deliver(msg_id + offset, dest, submit)))
+            self._reports.append(_Report(due, conn, msg_id + offset, dest, submit))
         if self._report_timer is None:
             self._report_timer = loop.call_at(due, self._send_reports)
 
@@ -466,10 +470,10 @@ class Simulator:
             if cfg.fail_rate and self._rng.random() < cfg.fail_rate:
                 stat = self._rng.choice(cfg.fail_stats)
             self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
-            report = StatusReport(item.deliver.msg_id, stat, stamp, stamp, item.deliver.src_terminal_id,
-                                  self._smsc_seq)
+            report = StatusReport(item.msg_id, stat, stamp, stamp, item.dest, self._smsc_seq)
             conn = item.conn if not item.conn.closed else self._any_conn(item.conn.sp_id)
-            deliver = _with_report(item.deliver, report, self._msg_ids(), conn.version if conn else V20)
+            deliver = Deliver(self._msg_ids(), item.submit.src_id, item.submit.service_id, 0, 0, 0, item.dest, 0, 1,
+                              report.encode(conn.version if conn else V20), "")
             self.stats.reports_sent += 1
             if conn is None:
                 self._pending_delivers.setdefault(item.conn.sp_id or "", []).append(deliver)
@@ -562,17 +566,9 @@ def _segment_text(submit: Submit) -> str:
     content = submit.msg_content
     if submit.tp_udhi & 0x41:
         content = parse_udh(content)[1]
+    if submit.msg_fmt == FMT_UCS2:  # the usual case, without the general lookup
+        return content.decode("utf-16-be", "replace")
     return decode_text(content, submit.msg_fmt, "replace")
-
-
-def _report_deliver(msg_id: int, dest: str, submit: Submit) -> Deliver:
-    """A status-report DELIVER skeleton; the report content is filled in when it is sent."""
-    return Deliver(msg_id, submit.src_id, submit.service_id, 0, 0, 0, dest, 0, 1, b"", "")
-
-
-def _with_report(skeleton: Deliver, report: StatusReport, deliver_id: int, version: int) -> Deliver:
-    return Deliver(deliver_id, skeleton.dest_id, skeleton.service_id, 0, 0, 0, skeleton.src_terminal_id, 0, 1,
-                   report.encode(version), "")
 
 
 # ====================================================================================== command line
