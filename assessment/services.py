@@ -4,6 +4,7 @@ the carrier portal `fault_ticket_respond/arrive/recover` and `complaint_reply/pa
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from assessment import rules, selectors
@@ -397,12 +399,13 @@ def complaint_resolve(
 # --- SLA breaches --------------------------------------------------------------------------------
 
 
-def _record_breaches(clocks, *, now: datetime, **owner) -> list[SlaBreach]:
+def _record_breaches(clocks, *, now: datetime, known: set[str] | None = None, **owner) -> list[SlaBreach]:
+    """Create a breach row for each newly breached clock; `known` = clock codes already recorded (else queried)."""
     created = []
     for clock in clocks:
         if clock.state(now) != ClockState.BREACHED:
             continue
-        if SlaBreach.objects.filter(clock=clock.code, **owner).exists():
+        if clock.code in known if known is not None else SlaBreach.objects.filter(clock=clock.code, **owner).exists():
             continue
         try:
             with transaction.atomic():
@@ -440,11 +443,21 @@ def sla_check(*, now: datetime | None = None) -> list[SlaBreach]:
     """Record every newly breached clock once (the beat task runs this every few minutes)."""
     now = now or timezone.now()
     since = now - timedelta(days=40)
+    tickets = FaultTicket.objects.filter(Q(reported_at__gte=since) | Q(recovered_at__isnull=True))
+    complaints = Complaint.objects.filter(received_at__gte=since)
+    known: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for ticket_id, complaint_id, clock in SlaBreach.objects.filter(
+        Q(ticket__in=tickets) | Q(complaint__in=complaints)
+    ).values_list("ticket_id", "complaint_id", "clock"):
+        known[("ticket", ticket_id) if ticket_id else ("complaint", complaint_id)].add(clock)
+    limits = selectors.ticket_limits()
     created: list[SlaBreach] = []
-    for ticket in FaultTicket.objects.filter(reported_at__gte=since) | selectors.fault_ticket_list_open():
-        created += sla_check_ticket(ticket=ticket, now=now)
-    for complaint in Complaint.objects.filter(received_at__gte=since):
-        created += sla_check_complaint(complaint=complaint, now=now)
+    for ticket in tickets:
+        clocks = selectors.fault_ticket_clocks(ticket, limits=limits)
+        created += _record_breaches(clocks, now=now, known=known[("ticket", ticket.pk)], ticket=ticket)
+    for complaint in complaints:
+        clocks = selectors.complaint_clocks(complaint)
+        created += _record_breaches(clocks, now=now, known=known[("complaint", complaint.pk)], complaint=complaint)
     for pk in SlaBreach.objects.filter(emailed_at__isnull=True, detected_at__lt=now).values_list("pk", flat=True):
         transaction.on_commit(lambda pk=pk: _queue_notify(pk))
     return created
