@@ -27,8 +27,10 @@ PASSWORD = "pw-for-tests-1"  # the make_user fixture's password
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """Function-scoped on purpose: Playwright's sync API keeps an event loop running while it is open, and
+    other tests in the same worker call asyncio.run()."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {CHROMIUM} is missing: run scripts/system-deps.sh --browser")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_carrier_uploads_a_bill_and_sees_the_reconciliation(login, page, screenshot, contract, carrier_user, tmp_path):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_finance_user_downloads_a_statement_pdf(login, page, screenshot, contract, finance_user, tmp_path):
