@@ -155,7 +155,7 @@ async def test_no_window_slot_in_time_is_not_sent_and_unanswered_is_ambiguous(
         make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim(hang_after=0)
     states: list[tuple[SessionState, BaseException | None]] = []
-    session = await make_session(sim, window=1, response_timeout=0.3, max_sends=2, queue_timeout=0.15,
+    session = await make_session(sim, window=1, response_timeout=0.5, max_sends=2, queue_timeout=0.15,
                                  on_state=lambda s, e: states.append((s, e)))
     first, second = await asyncio.gather(session.submit(req()), session.submit(req()), return_exceptions=True)
     assert isinstance(second, SubmitNotSent) and not second.may_have_reached_carrier
@@ -167,8 +167,8 @@ async def test_no_window_slot_in_time_is_not_sent_and_unanswered_is_ambiguous(
 
 
 async def test_timeout_then_retransmit_gets_the_answer(make_sim: MakeSim, make_session: MakeSession) -> None:
-    sim = await make_sim(answer_delay=0.3)
-    session = await make_session(sim, response_timeout=0.2, max_sends=3)
+    sim = await make_sim(answer_delay=0.6)
+    session = await make_session(sim, response_timeout=0.2, max_sends=5)
     result = await session.submit(req())
     assert result.ok and session.stats.retransmits >= 1
     await eventually(lambda: session.stats.stray_responses >= 1)  # the answer to the retransmission
