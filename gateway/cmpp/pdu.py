@@ -77,27 +77,36 @@ _T = TypeVar("_T", bound="Pdu")
 
 
 def _builder(cls: type[_T]) -> Callable[..., _T]:
-    """A fast positional constructor for a frozen (non-slotted) dataclass, used by the decoders.
+    """A fast positional constructor for a frozen, slotted dataclass, used by the decoders.
 
-    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``, which costs as much as
-    the whole wire decode of a SUBMIT. Decoded values come from fixed-size wire fields, so the decoder
-    installs the instance ``__dict__`` in one step instead; equality, hashing, repr and immutability are
-    unchanged. The function is generated (as ``dataclasses`` generates ``__init__``) so that the dict is
-    built by a dict display, the cheapest way CPython has.
+    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``: for a SUBMIT that costs
+    more than the wire decode itself. The decoders instead build a plain twin class with the same slots
+    (same base, same slot names in the same order, so CPython allows ``__class__`` assignment between them)
+    and then turn the instance into ``cls``. The result is an ordinary frozen ``cls`` instance: equality,
+    hashing, repr and immutability are those of the dataclass. The twin is generated the way ``dataclasses``
+    generates ``__init__``.
     """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    source = (f"def build({', '.join(names)}):\n"
-              f"    obj = new(cls)\n"
-              f"    set_attr(obj, '__dict__', {{{', '.join(f'{n!r}: {n}' for n in names)}}})\n"
-              f"    return obj\n")
-    namespace: dict[str, Any] = {"new": object.__new__, "set_attr": object.__setattr__, "cls": cls}
+    source = (f"class Twin(base):\n"
+              f"    __slots__ = {tuple(names)!r}\n"
+              f"    def __init__(self, {', '.join(names)}):\n"
+              + "".join(f"        self.{name} = {name}\n" for name in names))
+    namespace: dict[str, Any] = {"base": cls.__bases__[0]}
     exec(source, namespace)  # noqa: S102 - fixed source built from the dataclass's own field names
-    return namespace["build"]  # type: ignore[no-any-return]
+    twin = namespace["Twin"]
+
+    def build(*values: Any) -> _T:
+        obj = twin(*values)
+        obj.__class__ = cls
+        return obj  # type: ignore[no-any-return]
+
+    return build
 
 
 class Pdu:
-    """Base of every PDU dataclass."""
+    """Base of every PDU dataclass (all frozen and slotted)."""
 
+    __slots__ = ()
     COMMAND_ID: ClassVar[int]
 
     def encode_body(self, version: int) -> bytes:  # pragma: no cover - overridden
@@ -117,7 +126,7 @@ def _expect_len(body: bytes, sizes: tuple[int, ...], what: str) -> None:
 _CONNECT = struct.Struct(">6s16sBI")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Connect(Pdu):
     source_addr: str
     authenticator_source: bytes
@@ -143,7 +152,7 @@ _CONNECT_RESP2 = struct.Struct(">B16sB")
 _CONNECT_RESP3 = struct.Struct(">I16sB")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConnectResp(Pdu):
     status: int
     authenticator_ismg: bytes
@@ -166,7 +175,7 @@ class ConnectResp(Pdu):
 
 
 # ====================================================================================== no-body PDUs
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Empty(Pdu):
     def encode_body(self, version: int) -> bytes:
         return b""
@@ -178,22 +187,22 @@ class _Empty(Pdu):
         return cls()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Terminate(_Empty):
     COMMAND_ID: ClassVar[int] = Command.TERMINATE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TerminateResp(_Empty):
     COMMAND_ID: ClassVar[int] = Command.TERMINATE_RESP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActiveTest(_Empty):
     COMMAND_ID: ClassVar[int] = Command.ACTIVE_TEST
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActiveTestResp(Pdu):
     reserved: int = 0
 
@@ -274,7 +283,7 @@ def submit_text_fields(v3: bool, *values: str) -> tuple[bytes, ...]:
     return encoded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Submit(Pdu):
     """SUBMIT. ``link_id`` is the 3.0 LinkID (20 bytes) or the 2.0 Reserve (8 bytes).
 
@@ -376,7 +385,7 @@ _RESP2 = struct.Struct(">QB")
 _RESP3 = struct.Struct(">QI")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _MsgIdResult(Pdu):
     msg_id: int
     result: int
@@ -391,7 +400,7 @@ class _MsgIdResult(Pdu):
         return cls(*(_RESP3 if len(body) == 12 else _RESP2).unpack(body))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmitResp(_MsgIdResult):
     COMMAND_ID: ClassVar[int] = Command.SUBMIT_RESP
 
@@ -411,7 +420,7 @@ _DELIVER_HEAD2 = struct.Struct(">Q21s10sBBB21sBB")
 _DELIVER_HEAD3 = struct.Struct(">Q21s10sBBB32sBBB")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deliver(Pdu):
     """DELIVER: an uplink message (``registered_delivery`` 0) or a status report (1, see :class:`StatusReport`).
 
@@ -474,7 +483,7 @@ class Deliver(Pdu):
                             reg, body[head.size:end], cstr(body[end:]))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeliverResp(_MsgIdResult):
     COMMAND_ID: ClassVar[int] = Command.DELIVER_RESP
 
@@ -483,7 +492,7 @@ _REPORT2 = struct.Struct(">Q7s10s10s21sI")
 _REPORT3 = struct.Struct(">Q7s10s10s32sI")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     """The Msg_Content of a status-report DELIVER (60 bytes in 2.0, 71 in 3.0)."""
 
@@ -519,7 +528,7 @@ _QUERY = struct.Struct(">8sB10s8s")
 _QUERY_RESP = struct.Struct(">8sB10s8I")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Query(Pdu):
     time: str
     query_type: int = 0
@@ -539,7 +548,7 @@ class Query(Pdu):
         return cls(cstr(time), qtype, cstr(code), cstr(reserve))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueryResp(Pdu):
     time: str
     query_type: int = 0
@@ -570,7 +579,7 @@ class QueryResp(Pdu):
 _CANCEL = struct.Struct(">Q")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cancel(Pdu):
     msg_id: int
 
@@ -585,7 +594,7 @@ class Cancel(Pdu):
         return cls(*_CANCEL.unpack(body))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CancelResp(Pdu):
     """CANCEL_RESP. Success_Id is 1 byte in 2.0 and 4 in 3.0 (SPEC.md section 13: read either)."""
 
