@@ -5,6 +5,7 @@ from datetime import datetime
 from itertools import islice
 
 from django.apps import apps
+from django.utils import timezone
 
 from sms_contract.masking import can_see_full_mobile, mask_mobiles_in_text
 
@@ -37,9 +38,26 @@ def audited_models() -> list:
     return sorted(found, key=lambda m: m._meta.label)
 
 
-def _text(value, *, masked: bool) -> str:
-    text = "—" if value is None or value == "" else str(value)
+def _text(value, *, masked: bool, field=None) -> str:
+    """A value as people read it: choice labels, local times, 是/否; phone numbers masked when asked."""
+    if value is None or value == "":
+        return "—"
+    if field is not None and field.choices:
+        value = dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        text = "是" if value else "否"
+    elif isinstance(value, datetime):
+        text = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else str(value)
+    else:
+        text = str(value)
     return mask_mobiles_in_text(text) if masked else text
+
+
+def _field(model, name: str):
+    try:
+        return model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - a field that no longer exists
+        return None
 
 
 def _field_label(model, name: str) -> str:
@@ -56,12 +74,16 @@ def _change(record, model, *, masked: bool) -> Change:
         if previous is not None:
             delta = record.diff_against(previous)
             fields = [
-                (_field_label(model, c.field), _text(c.old, masked=masked), _text(c.new, masked=masked))
+                (
+                    _field_label(model, c.field),
+                    _text(c.old, masked=masked, field=_field(model, c.field)),
+                    _text(c.new, masked=masked, field=_field(model, c.field)),
+                )
                 for c in delta.changes
             ]
     elif record.history_type == "+":
         fields = [
-            (_field_label(model, f.name), "—", _text(getattr(record, f.attname, None), masked=masked))
+            (_field_label(model, f.name), "—", _text(getattr(record, f.attname, None), masked=masked, field=f))
             for f in model._meta.concrete_fields
             if f.name not in ("id",) and getattr(record, f.attname, None) not in (None, "", [], {})
         ]

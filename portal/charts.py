@@ -66,8 +66,22 @@ def bar_chart(points: Sequence[tuple[date, int]], *, title: str) -> str:
     return _frame(title, y_labels, _x_labels([d for d, _ in points], x_of), "".join(bars))
 
 
-def line_chart(points: Sequence[tuple[date, Decimal | None]], *, title: str, y_max: int = 100) -> str:
-    """Daily percentages as a line; days without a value break the line."""
+def percent_floor(values: Sequence[Decimal | None]) -> int:
+    """The bottom of a percentage axis: 90 when every value is at least 90, 50 when at least 50, else 0,
+    so that a delivery rate near 100% does not look flat."""
+    present = [v for v in values if v is not None]
+    low = min(present, default=Decimal(0))
+    return 90 if low >= 90 else 50 if low >= 50 else 0
+
+
+def line_chart(
+    points: Sequence[tuple[date, Decimal | None]], *, title: str, y_max: int = 100, y_min: int | None = None
+) -> str:
+    """Daily percentages as a line; days without a value break the line. The axis starts at ``y_min``
+    (default: `percent_floor` of the values)."""
+    if y_min is None:
+        y_min = percent_floor([v for _, v in points])
+    span = y_max - y_min
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = max(len(points), 1)
 
@@ -75,8 +89,8 @@ def line_chart(points: Sequence[tuple[date, Decimal | None]], *, title: str, y_m
         return LEFT + i * plot_w // n + max(plot_w // n // 2, 0)
 
     def y_of(value: Decimal) -> int:
-        clamped = min(max(value, Decimal(0)), Decimal(y_max))
-        return HEIGHT - BOTTOM - int(clamped * plot_h // y_max)
+        clamped = min(max(value, Decimal(y_min)), Decimal(y_max))
+        return HEIGHT - BOTTOM - int((clamped - y_min) * plot_h // span)
 
     runs: list[list[str]] = [[]]
     dots = []
@@ -91,5 +105,6 @@ def line_chart(points: Sequence[tuple[date, Decimal | None]], *, title: str, y_m
             f"<title>{day.isoformat()}：{value}%</title></circle>"
         )
     lines = "".join(f'<polyline points="{" ".join(run)}" class="line"/>' for run in runs if len(run) > 1)
-    y_labels = [(y_of(Decimal(y_max * k // 4)), f"{y_max * k // 4}%") for k in range(1, 5)]
+    ticks = [y_min + span * k // 4 for k in range(0, 5)]
+    y_labels = [(y_of(Decimal(t)), f"{t}%") for t in ticks]
     return _frame(title, y_labels, _x_labels([d for d, _ in points], x_of), lines + "".join(dots))

@@ -70,3 +70,18 @@ def test_line_chart_breaks_at_missing_days():
     svg = line_chart(list(zip(days, values, strict=True)), title="送达率")
     assert svg.count("<polyline") == 2
     assert svg.count('class="dot"') == 4
+
+
+@pytest.mark.parametrize(
+    ("values", "floor"),
+    [([Decimal("99.5"), Decimal("92")], 90), ([Decimal("89.99"), None], 50), ([Decimal("10")], 0), ([None], 0)],
+)
+def test_percent_axis_starts_high_when_every_rate_is_high(values, floor):
+    from portal.charts import percent_floor
+
+    assert percent_floor(values) == floor
+
+
+def test_line_chart_labels_the_axis_from_its_floor():
+    svg = line_chart([(date(2026, 3, 1), Decimal("99"))], title="送达率")
+    assert ">90%<" in svg and ">95%<" in svg and ">100%<" in svg and ">25%<" not in svg
