@@ -25,6 +25,8 @@ def close_month_task(year: int | None = None, month: int | None = None, contract
     if year is None or month is None:
         year, month = previous_month(timezone.localdate())
     contracts = Contract.objects.filter(pk=contract_id) if contract_id else Contract.objects.filter(terminated_on=None)
+    # only contracts signed by the end of that month
+    contracts = contracts.filter(signed_on__lt=date(year + month // 12, month % 12 + 1, 1))
     numbers = []
     for contract in contracts:
         statement = statement_close_month(contract=contract, year=year, month=month)

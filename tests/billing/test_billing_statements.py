@@ -2,10 +2,12 @@
 
 import io
 import subprocess
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+import time_machine
 from django.core.management import call_command
 from factories.billing import outcome
 
@@ -208,3 +210,6 @@ def test_close_month_command_and_task(contract, months, set_outcome, capsys):
     assert "JS-202510-0524-01 draft units=1000000 ratio=unknown" in capsys.readouterr().out
     assert close_month_task.delay(2025, 10).get() == ["JS-202510-0524-01"]
     assert Statement.objects.count() == 1
+    assert close_month_task.delay(2025, 8).get() == []  # before the contract was signed
+    with time_machine.travel(datetime(2025, 12, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        assert close_month_task.delay().get() == ["JS-202511-0524-01"]  # the previous month
