@@ -255,12 +255,21 @@ class Message(models.Model):
         EXPIRED = "expired", _("过期")
         REJECTED = "rejected", _("拒绝")
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
-    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The four references below have no database-level FK constraint: their checks cost about 45 ms per
+    # 1,000 rows at COMMIT, as much as the INSERT itself. Rows are only written by the intake with ids it has
+    # just read, and on_delete=PROTECT still guards deletes in Django (ADR 0030).
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    client = models.ForeignKey(
+        ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+    )
     client_ref = models.CharField(_("调用方编号"), max_length=64, blank=True)
     mobile = models.CharField(_("手机号码"), max_length=20)
-    notice_type = models.ForeignKey(NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    notice_type = models.ForeignKey(
+        NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+    )
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+    )
     content = models.TextField(_("内容（含签名）"))
     src_id = models.CharField(_("源号码"), max_length=21, blank=True)
     units = models.PositiveIntegerField(_("计费条数"))
