@@ -1,14 +1,17 @@
-"""CMPP benchmark: codec alone, simulator alone, one Session against the simulator (separate processes).
+"""CMPP benchmark: codec, simulator and one Session against the simulator (separate processes).
 
-    python bench/cmpp_bench.py                 # the full run written up in docs/benchmarks.md
+    python bench/cmpp_bench.py                   # 200,000 messages, as written up in docs/benchmarks.md
+    python bench/cmpp_bench.py --with-reports    # plus a run with a status report per message
     python bench/cmpp_bench.py --messages 20000  # a quick run
 
-1. codec: encode + decode of a SUBMIT (the PDU dataclass API), per second.
-2. simulator alone: a minimal raw client (precomputed frames, no Session) keeps ``--window`` SUBMITs in flight
-   against the simulator process and counts SUBMIT_RESPs per second: what the simulator can answer.
-3. end to end: one Session (window 16) in this process, the simulator in another, ``--messages`` submits from
-   ``--concurrency`` tasks; acknowledged submits per second, and this process's RSS sampled along the way
-   to show that memory stays flat.
+1. codec: encode + decode of a SUBMIT through the PDU dataclass API, best of 5 rounds.
+2. reference: a raw client (precomputed frames) against an echo server that answers each frame without
+   decoding it, window 16: the ceiling of this machine right now.
+3. simulator alone: the raw client against the simulator process (log on), window 16 and a deep window.
+4. session alone: one Session against the echo server: the client side by itself.
+5. end to end: one Session (window 16) in this process, the simulator in another, ``--messages`` submits
+   from ``--concurrency`` tasks; acknowledged submits per second, CPU per submit on both sides, and the RSS
+   of both processes sampled along the way to show that memory stays flat.
 """
 
 from __future__ import annotations

@@ -88,17 +88,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SUBMIT = int(Command.SUBMIT)
-_SUBMIT_RESP = int(Command.SUBMIT_RESP)
-_DELIVER = int(Command.DELIVER)
-_DELIVER_RESP = int(Command.DELIVER_RESP)
-_ACTIVE_TEST = int(Command.ACTIVE_TEST)
-_ACTIVE_TEST_RESP = int(Command.ACTIVE_TEST_RESP)
-_TERMINATE = int(Command.TERMINATE)
-_TERMINATE_RESP = int(Command.TERMINATE_RESP)
-_CONNECT_RESP = int(Command.CONNECT_RESP)
-_CONTROL_RESPONSES = frozenset((_ACTIVE_TEST_RESP, _TERMINATE_RESP, int(Command.QUERY_RESP),
-                                int(Command.CANCEL_RESP)))
+_CONTROL_RESPONSES = frozenset((Command.ACTIVE_TEST_RESP, Command.TERMINATE_RESP, Command.QUERY_RESP,
+                                Command.CANCEL_RESP))
 _DELIVER_RESP2 = struct.Struct(">IIIQB")
 _DELIVER_RESP3 = struct.Struct(">IIIQI")
 _FLOW_CONTROL = 8
@@ -394,7 +385,7 @@ class _Link(asyncio.Protocol):
         self.last_rx = self.loop.time()
         try:
             for command, seq, body in self._reader.feed(data):
-                if command == _SUBMIT_RESP:
+                if command == Command.SUBMIT_RESP:
                     entry = inflight.pop(seq, None)
                     if entry is None or type(entry) is not _Seg:
                         session.stats.stray_responses += 1
@@ -403,7 +394,7 @@ class _Link(asyncio.Protocol):
                     freed = True
                     msg_id, result = decode_msg_id_result(body)
                     session._on_submit_resp(entry, msg_id, result)
-                elif command == _DELIVER:
+                elif command == Command.DELIVER:
                     session._on_deliver(self, seq, body)
                 else:
                     self._on_other(command, seq, body)
@@ -419,23 +410,23 @@ class _Link(asyncio.Protocol):
         self.flush()
 
     def _on_other(self, command: int, seq: int, body: bytes) -> None:
-        if command == _ACTIVE_TEST:
-            self.send(HEADER.pack(HEADER_SIZE + 1, _ACTIVE_TEST_RESP, seq) + b"\x00")
+        if command == Command.ACTIVE_TEST:
+            self.send(HEADER.pack(HEADER_SIZE + 1, Command.ACTIVE_TEST_RESP, seq) + b"\x00")
         elif command in _CONTROL_RESPONSES:
             entry = self.inflight.pop(seq, None)
             if entry is None or type(entry) is not _Control:
                 self.session.stats.stray_responses += 1
                 return
-            if entry.command == _ACTIVE_TEST:
+            if entry.command == Command.ACTIVE_TEST:
                 self.heartbeat_pending = False
                 self.session.stats.heartbeats_answered += 1
             if entry.future is not None and not entry.future.done():
                 entry.future.set_result(decode_body(command, body, self.version))
-        elif command == _TERMINATE:
-            self.send(HEADER.pack(HEADER_SIZE, _TERMINATE_RESP, seq))
+        elif command == Command.TERMINATE:
+            self.send(HEADER.pack(HEADER_SIZE, Command.TERMINATE_RESP, seq))
             self.flush()
             self.session._drop_link(self, ConnectionLost("the ISMG sent TERMINATE"), graceful=True)
-        elif command == _CONNECT_RESP:
+        elif command == Command.CONNECT_RESP:
             if self.login_future is not None and not self.login_future.done():
                 resp = decode_body(command, body, self.version)
                 self.login_future.set_result(resp)  # type: ignore[arg-type]
@@ -802,7 +793,7 @@ class Session:
                     break
             queue.popleft()
             seq = link.next_seq()
-            frame = pack(HEADER_SIZE + len(seg.body), _SUBMIT, seq) + seg.body
+            frame = pack(HEADER_SIZE + len(seg.body), Command.SUBMIT, seq) + seg.body
             seg.seq = seq
             seg.frame = frame
             seg.sends = 1
@@ -948,15 +939,15 @@ class Session:
             link.heartbeat_pending = True
             self.stats.heartbeats_sent += 1
             seq = link.next_seq()
-            frame = HEADER.pack(HEADER_SIZE, _ACTIVE_TEST, seq)
-            link.inflight[seq] = _Control(None, frame, now, _ACTIVE_TEST)
+            frame = HEADER.pack(HEADER_SIZE, Command.ACTIVE_TEST, seq)
+            link.inflight[seq] = _Control(None, frame, now, Command.ACTIVE_TEST)
             link.send(frame)
 
     # ---------------------------------------------------------------- DELIVER
     def _ack(self, link: _Link, seq: int, msg_id: int, result: int = 0) -> None:
         if not link.closed:
             layout = _DELIVER_RESP3 if link.v3 else _DELIVER_RESP2
-            link.send(layout.pack(layout.size, _DELIVER_RESP, seq, msg_id, result))
+            link.send(layout.pack(layout.size, Command.DELIVER_RESP, seq, msg_id, result))
 
     def _on_deliver(self, link: _Link, seq: int, body: bytes) -> None:
         try:

@@ -67,12 +67,6 @@ __all__ = ["Simulator", "SimulatorConfig", "SimulatorStats", "main"]
 
 log = logging.getLogger(__name__)
 
-_SUBMIT = int(Command.SUBMIT)
-_SUBMIT_RESP = int(Command.SUBMIT_RESP)
-_DELIVER = int(Command.DELIVER)
-_DELIVER_RESP = int(Command.DELIVER_RESP)
-_ACTIVE_TEST = int(Command.ACTIVE_TEST)
-_ACTIVE_TEST_RESP = int(Command.ACTIVE_TEST_RESP)
 _SUBMIT_RESP2 = struct.Struct(">IIIQB")
 _SUBMIT_RESP3 = struct.Struct(">IIIQI")
 _esc = encode_basestring  # a str as a JSON string literal (non-ASCII kept as is)
@@ -198,7 +192,7 @@ class _Conn(asyncio.Protocol):
                 hang = sim.config.hang_after
                 if hang is not None and self.submits_seen >= hang and self.sp_id is not None:
                     continue  # hung: read and ignore everything
-                if command == _SUBMIT:
+                if command == Command.SUBMIT:
                     if self.sp_id is None:
                         raise CmppProtocolError("SUBMIT before CONNECT")
                     drop = sim.config.drop_after
@@ -210,7 +204,7 @@ class _Conn(asyncio.Protocol):
                     self.outstanding += 1
                     answers += 1
                     out.append(sim._on_submit(self, seq, body))
-                elif command == _DELIVER_RESP:
+                elif command == Command.DELIVER_RESP:
                     self._on_deliver_resp(seq, body)
                 elif self.sp_id is None and command != Command.CONNECT:
                     raise CmppProtocolError(f"command 0x{command:08x} before CONNECT")
@@ -241,10 +235,10 @@ class _Conn(asyncio.Protocol):
         sim = self.sim
         if command == Command.CONNECT:
             self._on_connect(seq, Connect.decode_body(body, V20), out)
-        elif command == _ACTIVE_TEST:
+        elif command == Command.ACTIVE_TEST:
             sim.stats.active_tests += 1
-            out.append(HEADER.pack(HEADER_SIZE + 1, _ACTIVE_TEST_RESP, seq) + b"\x00")
-        elif command == _ACTIVE_TEST_RESP:
+            out.append(HEADER.pack(HEADER_SIZE + 1, Command.ACTIVE_TEST_RESP, seq) + b"\x00")
+        elif command == Command.ACTIVE_TEST_RESP:
             sim.stats.active_test_resps += 1
         elif command == Command.TERMINATE:
             sim.stats.terminates += 1
@@ -424,19 +418,19 @@ class Simulator:
         except PduDecodeError as exc:
             self.stats.malformed += 1
             log.info("simulator: bad SUBMIT: %s", exc)
-            return layout.pack(layout.size, _SUBMIT_RESP, seq, 0, 4 if isinstance(exc, PduLengthError) else 1)
+            return layout.pack(layout.size, Command.SUBMIT_RESP, seq, 0, 4 if isinstance(exc, PduLengthError) else 1)
         cfg = self.config
         if cfg.throttle_rate is not None or cfg.reject_prefixes:
             result = self._result_for(submit, conn.v3)
             if result:
-                return layout.pack(layout.size, _SUBMIT_RESP, seq, 0, result)
+                return layout.pack(layout.size, Command.SUBMIT_RESP, seq, 0, result)
         dests = submit.dest_terminal_ids
         msg_id = self._msg_ids.reserve(len(dests))
         self.stats.submits += 1
         self._record(msg_id, submit)
         if submit.registered_delivery:
             self._schedule_reports(conn, msg_id, submit)
-        return layout.pack(layout.size, _SUBMIT_RESP, seq, msg_id, 0)
+        return layout.pack(layout.size, Command.SUBMIT_RESP, seq, msg_id, 0)
 
     def _record(self, msg_id: int, submit: Submit) -> None:
         self._records.append((msg_id, submit))
@@ -528,7 +522,7 @@ class Simulator:
         """Send ACTIVE_TEST on every logged-in connection; answers are counted in stats.active_test_resps."""
         conns = [c for c in self._conns if c.sp_id is not None and not c.closed]
         for conn in conns:
-            conn.write([HEADER.pack(HEADER_SIZE, _ACTIVE_TEST, conn.next_seq())])
+            conn.write([HEADER.pack(HEADER_SIZE, Command.ACTIVE_TEST, conn.next_seq())])
         return len(conns)
 
     async def _watch_mo_file(self, path: str) -> None:
