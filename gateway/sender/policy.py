@@ -44,6 +44,7 @@ class NodeHealth:
     ever_up: bool = False
     held_until: float = 0.0  # DOWN for misbehaving: no traffic before this even when connected
     samples: deque[tuple[float, bool]] = field(default_factory=deque)  # (when, was_error)
+    errors: int = 0  # errors among `samples`, kept as they come and go
 
     @property
     def healthy(self) -> bool:
@@ -61,6 +62,7 @@ def on_connected(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
     """The session logged in. First connection: UP at once; after an outage: PROBATION. True if changed."""
     health.connected = True
     health.samples.clear()
+    health.errors = 0
     if not health.ever_up:
         health.ever_up = True
         return _set(health, NodeState.UP, now - cfg.ramp_seconds, "connected")  # full weight at once
@@ -76,18 +78,20 @@ def on_answer(health: NodeHealth, now: float, error: bool, cfg: PolicyConfig) ->
     """Record one submit answer (error: refused or throttled). Too many errors in the window: DOWN."""
     samples = health.samples
     samples.append((now, error))
+    health.errors += error
     horizon = now - cfg.error_window_seconds
     while samples and samples[0][0] < horizon:
-        samples.popleft()
+        health.errors -= samples.popleft()[1]
     if health.state is not NodeState.UP or len(samples) < cfg.min_samples:
         return False
-    errors = sum(1 for _, was_error in samples if was_error)
+    errors = health.errors
     if errors / len(samples) <= cfg.max_error_rate:
         return False
     health.relapses += 1
     cooldown = min(cfg.cooldown_cap_seconds, cfg.probation_seconds * 2 ** (health.relapses - 1))
     health.held_until = now + cooldown
     samples.clear()
+    health.errors = 0
     return _set(health, NodeState.DOWN, now, f"{errors} of the last answers refused or throttled")
 
 

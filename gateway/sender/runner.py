@@ -110,6 +110,8 @@ class Node:
         self.down_since: float | None = 0.0
         self.ticket_opened = False
         self.capacity = max(1, spec.config.window) * 4
+        self.m_submits = metrics.SUBMITS.labels(node=spec.name)
+        self.m_latency = metrics.SUBMIT_LATENCY.labels(node=spec.name)
 
 
 def sender_identity() -> str:
@@ -141,6 +143,7 @@ class Sender:
         self.all_down_ticket = False
         self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._receipts: dict[str, object] = {}
         self.executor = ThreadPoolExecutor(
             max_workers=1 if connection.vendor == "sqlite" else 4, thread_name_prefix="sender-db"
         )
@@ -449,11 +452,11 @@ class Sender:
             return
         finally:
             node.last_answer = self._now()
-        metrics.SUBMIT_LATENCY.labels(node=name).observe(self._now() - started)
+        node.m_latency.observe(self._now() - started)
         answers = [_answer(s) for s in result.segments]
         if all(a.result == 0 for a in answers):
             self.stats["accepted"] += 1
-            metrics.SUBMITS.labels(node=name).inc()
+            node.m_submits.inc()
             self._answer(node, error=False)
             kind = "accepted"
         else:
@@ -481,7 +484,10 @@ class Sender:
     def _on_deliver(self, node: Node, event) -> asyncio.Future[None] | None:
         if isinstance(event, DeliverReport):
             self.stats["reports"] += 1
-            metrics.RECEIPTS.labels(stat=event.stat).inc()
+            counter = self._receipts.get(event.stat)
+            if counter is None:
+                counter = self._receipts[event.stat] = metrics.RECEIPTS.labels(stat=event.stat)
+            counter.inc()
             done = self._loop.create_future()
             report = ReportIn(event.msg_id, event.stat, event.dest, node.spec.id, event.submit_time, event.done_time)
             self.reports.append((report, done))
@@ -507,8 +513,11 @@ class Sender:
         while True:
             await asyncio.sleep(self.cfg.flush_interval)
             try:
-                await self._flush()
-                await self._flush_reports()
+                # Concurrently: a report that overtakes its answer's write is simply retried a moment later.
+                results = await asyncio.gather(self._flush(), self._flush_reports(), return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -96,6 +96,8 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
     sent late after an outage.
     """
     lease_until = now + timedelta(seconds=lease_seconds)
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(owner=owner, limit=limit, lease_until=lease_until, now=now)
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
@@ -130,6 +132,34 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
                 lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
             )
     return [Claimed(*row[:9], lease_until, row[9]) for row in live]
+
+
+_CLAIM_SQL = """
+UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1
+FROM (
+    SELECT id FROM gateway_message
+    WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s)
+    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+) picked
+WHERE m.id = picked.id
+RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, m.units, m.segments, m.valid_until,
+    m.possible_duplicate
+"""
+
+
+def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: datetime) -> list[Claimed]:
+    """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [owner, lease_until, now, limit])
+        rows = sorted(cursor.fetchall())
+        expired = [row[0] for row in rows if row[8] <= now]
+        if expired:
+            Message.objects.filter(id__in=expired).update(
+                status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
+            )
+            for message_id in expired:
+                log.info("message %s expired before it could be sent", message_id)
+    return [Claimed(*row[:9], lease_until, row[9]) for row in rows if row[8] > now]
 
 
 def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
@@ -189,7 +219,7 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
             raise ValueError(f"unknown outcome {out.kind!r}")
     with transaction.atomic():
         if segments:
-            MessageSegment.objects.bulk_create(segments, batch_size=2000)
+            _segments_insert(segments)
         for (kind, node_id, extra), ids in groups.items():
             qs = Message.objects.filter(id__in=ids, status=QUEUED)
             if kind == "accepted":
@@ -228,6 +258,23 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
         log.info(line)
 
 
+def _segments_insert(segments: list[MessageSegment]) -> None:
+    if connection.vendor != "postgresql":
+        MessageSegment.objects.bulk_create(segments, batch_size=2000)
+        return
+    from psycopg2.extras import execute_values
+
+    rows = [(s.message_id, s.pk_number, s.carrier_msg_id, s.node_id, s.result, s.submitted_at, "") for s in segments]
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            f"INSERT INTO {MessageSegment._meta.db_table} "  # noqa: S608
+            "(message_id, pk_number, carrier_msg_id, node_id, result, submitted_at, stat) VALUES %s",
+            rows,
+            page_size=2000,
+        )
+
+
 def _segment(message_id: int, node_id: int | None, answer: SegmentAnswer, at: datetime) -> MessageSegment:
     return MessageSegment(
         message_id=message_id,
@@ -263,6 +310,10 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         ).values_list("id", "carrier_msg_id", "message_id", "submitted_at"):
             if db_id not in found or submitted_at > found[db_id][2]:  # the same id twice: the latest send
                 found[db_id] = (seg_id, message_id, submitted_at)
+        reported = {
+            message_id: (submitted_at, by_id[db_id][-1].stat[:16])
+            for db_id, (_, message_id, submitted_at) in found.items()
+        }
         for db_id, items in by_id.items():
             if db_id not in found:
                 unmatched.extend(items)
@@ -285,8 +336,14 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
             MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
         pending = [m for m in messages.values() if m[1] == SUBMITTED]
         stats: dict[int, list[str]] = defaultdict(list)
-        last_sent = {m[0]: m[2] for m in pending}
-        if pending:
+        last_sent = {}
+        for m in pending:
+            sent_at, stat = reported[m[0]]
+            if m[3] == 1 and sent_at == m[2]:  # one segment, reported now: no need to read the others
+                stats[m[0]].append(stat)
+            else:
+                last_sent[m[0]] = m[2]
+        if last_sent:
             for message_id, stat, submitted_at in MessageSegment.objects.filter(
                 message_id__in=list(last_sent)
             ).values_list("message_id", "stat", "submitted_at"):

@@ -167,8 +167,9 @@ def test_failover_one_node_killed_mid_run(make_node, make_messages, tmp_path):
     sim_b = _sim(port_b, log_path=str(log_b), node_id=2)
 
     async def kill_a_mid_run(sender):
-        while sim_a.stats.submits + sim_b.stats.submits < messages // 3:
-            await asyncio.sleep(0.01)
+        node = sender.nodes[node_a.id]
+        while sim_a.stats.submits + sim_b.stats.submits < messages // 3 or node.inflight < 10:
+            await asyncio.sleep(0.001)
         sim_a.config.refuse_logins = 8
         sim_a.drop_connections()
         await asyncio.sleep(2)
