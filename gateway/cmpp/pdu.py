@@ -409,9 +409,9 @@ def decode_msg_id_result(body: bytes) -> tuple[int, int]:
     """(Msg_Id, Result) of a SUBMIT_RESP/DELIVER_RESP body, either width, without building a PDU."""
     size = len(body)
     if size == 9:
-        return _RESP2.unpack(body)  # type: ignore[return-value]
+        return _RESP2.unpack(body)
     if size == 12:
-        return _RESP3.unpack(body)  # type: ignore[return-value]
+        return _RESP3.unpack(body)
     raise PduLengthError(f"response body has {size} bytes, expected 9 or 12")
 
 

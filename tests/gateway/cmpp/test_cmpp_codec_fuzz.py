@@ -44,7 +44,7 @@ def split_points(data: bytes, cuts: list[int]) -> list[bytes]:
 def test_any_chunking_yields_the_same_frames(order: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(order)
     reader = FrameReader()
-    got = []
+    got: list[tuple[int, int, bytes]] = []
     for piece in split_points(stream, cuts):
         got.extend(reader.feed(piece))
     assert [(c, s, len(b) + 12) for c, s, b in got] == [

@@ -201,4 +201,4 @@ def test_encode_errors_are_typed(pdu: Pdu | StatusReport, match: str) -> None:
 def test_a_pdu_is_immutable() -> None:
     pdu = decode_body(Command.SUBMIT, Submit(dest_terminal_ids=("1",)).encode_body(V30), V30)
     with pytest.raises(AttributeError):
-        pdu.msg_id = 5  # type: ignore[misc]
+        pdu.msg_id = 5  # type: ignore[attr-defined]

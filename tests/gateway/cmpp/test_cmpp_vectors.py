@@ -1,5 +1,7 @@
 """Golden byte vectors V1-V8 of SPEC.md section 12 (and the two public SMSGate DELIVER samples)."""
 
+from typing import Any
+
 import pytest
 
 from gateway.cmpp.auth import (
@@ -90,10 +92,11 @@ def test_lenient_20_connect_resp_with_4_byte_status() -> None:
     assert decode_body(0x80000001, body, V20) == ConnectResp(3, bytes(16), V20)
 
 
-V3_FIELDS = dict(pk_total=1, pk_number=1, registered_delivery=1, msg_level=1, service_id="test", fee_user_type=2,
-                 fee_terminal_id="13500002696", msg_fmt=8, msg_src="900001", fee_type="02", fee_code="10",
-                 valid_time="151105131555101+", src_id="900001", dest_terminal_ids=("13500002696",),
-                 msg_content="测试gocmpp submit".encode("utf-16-be"))
+V3_FIELDS: dict[str, Any] = dict(
+    pk_total=1, pk_number=1, registered_delivery=1, msg_level=1, service_id="test", fee_user_type=2,
+    fee_terminal_id="13500002696", msg_fmt=8, msg_src="900001", fee_type="02", fee_code="10",
+    valid_time="151105131555101+", src_id="900001", dest_terminal_ids=("13500002696",),
+    msg_content="测试gocmpp submit".encode("utf-16-be"))
 V3A = h("""000000bd 00000004 00000017 0000000000000000 01 01 01 01 74657374000000000000 02
 313335303030303236393600000000000000000000 00 00 08 393030303031 3032 313000000000
 3135313130353133313535353130312b00 0000000000000000000000000000000000
