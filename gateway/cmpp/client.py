@@ -533,6 +533,10 @@ class Session:
             raise SessionClosed("the session is closed")
         if self.is_alive:
             return
+        if self._reconnect_task is not None and not self._reconnect_task.done():
+            self._reconnect_task.cancel()  # an explicit connect() replaces the background attempts
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnect_task
         self._loop = asyncio.get_running_loop()
         if self._alive is None:
             self._alive = asyncio.Event()
@@ -749,6 +753,8 @@ class Session:
             v3, req.service_id, req.fee_terminal_id, req.msg_src or self.config.sp_id, req.fee_type, req.fee_code,
             valid, at, req.src_id, req.link_id)
         term = 32 if v3 else 21
+        if isinstance(req.dest, str):
+            raise PduEncodeError("SubmitRequest.dest is a list of numbers, not one string")
         dests = [octet(d, term, "Dest_terminal_Id") for d in req.dest]
         total = len(contents)
         udhi = 1 if total > 1 else 0

@@ -13,11 +13,13 @@ from gateway.cmpp import (
     V20,
     V21,
     V30,
+    Backoff,
     CmppConnectionError,
     ConnectRefused,
     ConnectTimeout,
     DeliverMO,
     DeliverReport,
+    PduEncodeError,
     PeerDead,
     SessionClosed,
     SessionConfig,
@@ -125,6 +127,10 @@ async def test_rejection_is_returned_not_raised(make_sim: MakeSim, make_session:
     assert not result.ok and result.segments[0].result == 13
     with pytest.raises(TextEncodeError):
         await session.submit(req(msg_fmt=0, text="中文"))
+    with pytest.raises(PduEncodeError):
+        await session.submit(SubmitRequest(dest="13912345678", text="x"))
+    with pytest.raises(PduEncodeError, match="Service_Id"):
+        await session.submit(SubmitRequest(dest=["13912345678"], text="x", service_id="x" * 11))
 
 
 async def test_window_limits_outstanding_requests(make_sim: MakeSim, make_session: MakeSession) -> None:
@@ -437,3 +443,12 @@ async def test_garbage_from_the_gateway_never_crashes_the_session(make_sim: Make
     server.close()
     await session.close()
     assert session.stats.connects >= 2 and loop_errors == []  # many logins fail: junk follows at once
+
+
+async def test_explicit_connect_while_reconnecting(make_sim: MakeSim, make_session: MakeSession) -> None:
+    sim = await make_sim()
+    session = await make_session(sim, reconnect_backoff=Backoff(base=30, jitter=0))  # background retry far off
+    sim.drop_connections()
+    await eventually(lambda: session.state is SessionState.RECONNECTING)
+    await session.connect()
+    assert session.is_alive and (await session.submit(req())).ok
