@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Lookup, Q
 from django.utils import timezone
 
 from contracts.selectors import contract_terms
@@ -83,7 +84,7 @@ class _Context:
     free_notice_type: NoticeType | None
     src_id: str
     now: datetime
-    validity: dict[int | None, timedelta] = field(default_factory=dict)
+    valid_until: dict[int, datetime] = field(default_factory=dict)  # validity hours -> deadline
 
 
 def parse_item(index: int, raw: object) -> Item:
@@ -116,6 +117,27 @@ def parse_item(index: int, raw: object) -> Item:
     )
 
 
+class _AnyOf(Lookup):
+    """`field = ANY(%s)` with the values as one array parameter (PostgreSQL)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, self.rhs]
+
+
+def _in(field_name: str, values: set[str]):
+    """`field IN values`; on PostgreSQL one array parameter instead of a thousand for the ORM to prepare."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field_name}__in": values})
+    return _AnyOf(F(field_name), values)
+
+
 def _load_context(*, client: ApiClient, mobiles: set[str], now: datetime) -> _Context:
     profile = SendingProfile.objects.filter(contract_id=client.contract_id).first()
     if profile is None:
@@ -135,8 +157,8 @@ def _load_context(*, client: ApiClient, mobiles: set[str], now: datetime) -> _Co
             signature=profile.signature, max_units=settings.GATEWAY_MAX_UNITS, unit_chars=terms.billing_unit_chars
         ),
         scope_prefixes=frozenset(ScopeSegment.objects.values_list("prefix", flat=True)),
-        ported=dict(PortedNumber.objects.filter(mobile__in=mobiles).values_list("mobile", "direction")),
-        opted_out=set(OptOut.objects.filter(mobile__in=mobiles, opted_out=True).values_list("mobile", flat=True)),
+        ported=dict(PortedNumber.objects.filter(_in("mobile", mobiles)).values_list("mobile", "direction")),
+        opted_out=set(OptOut.objects.filter(_in("mobile", mobiles), opted_out=True).values_list("mobile", flat=True)),
         templates={
             t.code: rules.TemplateInfo(
                 code=t.code,
@@ -172,6 +194,8 @@ def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> dict:
         notice_type_id, template_id, hours = ctx.free_notice_type.pk, None, ctx.free_notice_type.validity_hours
     else:
         notice_type_id, template_id, hours = None, None, settings.GATEWAY_DEFAULT_VALIDITY_HOURS
+    if hours not in ctx.valid_until:
+        ctx.valid_until[hours] = ctx.now + timedelta(hours=hours)
     return {
         "client_ref": item.client_ref,
         "mobile": prepared.mobile,
@@ -180,7 +204,8 @@ def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> dict:
         "content": prepared.content,
         "units": prepared.units,
         "segments": prepared.segments,
-        "valid_until": ctx.now + timedelta(hours=hours),
+        "valid_until": ctx.valid_until.get(hours)
+        or ctx.valid_until.setdefault(hours, ctx.now + timedelta(hours=hours)),
     }
 
 
@@ -275,7 +300,7 @@ def _existing_refs(client: ApiClient, refs: set[str]) -> dict[str, tuple[int, in
         return {}
     # exclude(client_ref="") repeats the unique index's condition, so PostgreSQL uses that partial index.
     rows = (
-        Message.objects.filter(client=client, client_ref__in=refs)
+        Message.objects.filter(_in("client_ref", refs), client=client)
         .exclude(client_ref="")
         .values_list("client_ref", "pk", "units")
     )
