@@ -27,6 +27,8 @@ class ContractAdmin(SimpleHistoryAdmin):
         "name",
         "supplier",
         "signed_on",
+        "activated_on",
+        "renewal_deadline_display",
         "unit_price",
         "total_amount_display",
         "prepayment_display",

@@ -132,3 +132,12 @@ def test_admin_shows_lifecycle_fields_and_refuses_an_email_breach_notice(contrac
     assert response.status_code == 200
     assert "13.8.1" in response.content.decode()
     assert not FormalNotice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_contract_list_shows_the_renewal_deadline(contract, client_as, police_user):
+    contract.activated_on = date(2025, 9, 15)
+    contract.save()
+    with time_machine.travel(datetime(2026, 1, 10, 12, 0, tzinfo=TZ)):
+        page = client_as(police_user).get("/admin/contracts/contract/").content.decode()
+    assert "2026-06-16（剩 157 天）" in page
