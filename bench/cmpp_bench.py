@@ -256,6 +256,9 @@ def main() -> None:
         return
 
     print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}")
+    if os.getloadavg()[0] > (os.cpu_count() or 1):
+        print("note: the machine is busy, so the numbers below include waiting for a CPU; compare them with the "
+              "reference line, or run under `chrt -f 10` (see docs/benchmarks.md)")
     codec = bench_codec(args.codec_count)
     print(f"codec: {codec:,.0f} SUBMIT encode+decode/s (best of 5 rounds of {args.codec_count // 5:,})")
 
