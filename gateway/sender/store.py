@@ -29,6 +29,7 @@ from gateway.models import (
 )
 from gateway.msgid_store import to_db
 from gateway.sender import rules
+from gateway.services.optouts import optout_set
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
@@ -405,9 +406,7 @@ def uplink_record(*, src: str, dest_id: str, text: str, node_id: int | None, now
             mobile=mobile, dest_id=dest_id[:21], text=text, node_id=node_id, opt_out=opt_out, received_at=now
         )
         if opt_out:
-            OptOut.objects.update_or_create(
-                mobile=mobile, defaults={"opted_out": True, "since": now, "source": OptOut.Source.MO}
-            )
+            optout_set(mobile=mobile, opted_out=True, source=OptOut.Source.MO, now=now, actor="uplink TD")
     if opt_out:
         log.info("subscriber %s opted out by uplink %r", mask_mobile(mobile), text.strip())
     else:

@@ -199,3 +199,14 @@ def test_daily_counts_accumulate_across_batches(db, make_messages, make_node):
     _submitted(make_messages, node, n=3, first_id=1)
     _submitted(make_messages, node, n=2, first_id=100)
     assert DailyCount.objects.get(node=node).accepted_messages == 5
+
+
+def test_send_and_status_lines_are_logged_with_masked_numbers(db, make_messages, make_node, caplog):
+    node = make_node()
+    caplog.set_level("INFO", logger="gateway.sender")
+    (claimed,) = _submitted(make_messages, node, first_id=4242)
+    reports_record(reports=[ReportIn(4242, "DELIVRD", claimed.mobile, node.id)], now=timezone.now())
+    text = caplog.text
+    assert f"message {claimed.id} to 139****0000 submitted via node {node.id}: 4242" in text
+    assert f"message {claimed.id} delivered (DELIVRD)" in text
+    assert claimed.mobile not in text
