@@ -1,19 +1,13 @@
 """Fixtures for the CMPP tests: simulators on 127.0.0.1 (free ports) and sessions with small timeouts."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from cmpp_testkit import FAST, SECRET, SP_ID, MakeSession, MakeSim
 
-from gateway.cmpp import Backoff, Session, SessionConfig
+from gateway.cmpp import Session, SessionConfig
 from gateway.cmpp.simulator import Simulator, SimulatorConfig
-
-SP_ID = "901234"
-SECRET = "s3cret"
-FAST = Backoff(base=0.02, factor=2, cap=0.2, jitter=0)
-
-MakeSim = Callable[..., Awaitable[Simulator]]
-MakeSession = Callable[..., Awaitable[Session]]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import struct
 import time
 
 import pytest
-from conftest import SECRET, SP_ID, MakeSession, MakeSim
+from cmpp_testkit import SECRET, SP_ID, MakeSession, MakeSim
 
 from gateway.cmpp import (
     V20,

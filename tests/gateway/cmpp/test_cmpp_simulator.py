@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, SP_ID, MakeSession, MakeSim
+from cmpp_testkit import SECRET, SP_ID, MakeSession, MakeSim
 
 from gateway.cmpp import V20, V30, DeliverMO, Session, SessionConfig, SubmitRequest
 from gateway.cmpp.auth import authenticator_source
