@@ -119,6 +119,34 @@ def max_id() -> int:
     return query("SELECT coalesce(max(id), 0) FROM gateway_message")[0]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the processes (Linux /proc), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def server_pids(gunicorn_pid: int) -> tuple[list[int], list[int]]:
+    """(the gunicorn master and workers, the PostgreSQL backends serving the bench database)."""
+    children = Path(f"/proc/{gunicorn_pid}/task/{gunicorn_pid}/children").read_text().split()
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    try:
+        with conn.cursor() as c:
+            c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])
+            backends = [row[0] for row in c.fetchall()]
+    finally:
+        conn.close()
+    return [gunicorn_pid, *map(int, children)], backends
+
+
 def batch(run: str, number: int, size: int) -> list[dict]:
     base = number * size
     return [
@@ -206,12 +234,16 @@ def main() -> None:
             api.close()
 
         threads = [threading.Thread(target=worker) for _ in range(args.threads)]
+        web_pids, db_pids = server_pids(server.pid)
+        web_before, db_before = cpu_seconds(web_pids), cpu_seconds(db_pids)
         started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        web_cpu, db_cpu = cpu_seconds(web_pids) - web_before, cpu_seconds(db_pids) - db_before
+        cpu_used = web_cpu + db_cpu
         committed = committed_since(marker)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -230,6 +262,13 @@ def main() -> None:
         "messages_per_second": round(committed / elapsed),
         "batch_latency_ms_median": round(statistics.median(latencies) * 1000),
         "batch_latency_ms_p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000),
+        # CPU spent by gunicorn and the PostgreSQL backends, whatever else runs on the machine; with
+        # `cores` dedicated cores the intake could not go faster than cores / (CPU seconds per message).
+        "server_cpu_seconds_per_1000": round(cpu_used / committed * 1000, 3),
+        "of_which_gunicorn": round(web_cpu / committed * 1000, 3),
+        "of_which_postgresql": round(db_cpu / committed * 1000, 3),
+        "cpu_bound_messages_per_second_on_2_cores": round(2 * committed / cpu_used),
+        "load_average_1min_after": os.getloadavg()[0],
     }
     print(json.dumps(report, indent=2))
     if not args.keep:
