@@ -26,6 +26,7 @@ from sms_contract.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 SIGN_PERMISSION = "assessment.sign_assessment"
+RETRY_FOR = timedelta(days=1)  # how long the sweep keeps retrying a breach notice that could not be mailed
 
 
 # --- monthly assessment --------------------------------------------------------------------------
@@ -458,8 +459,11 @@ def sla_check(*, now: datetime | None = None) -> list[SlaBreach]:
     for complaint in complaints:
         clocks = selectors.complaint_clocks(complaint)
         created += _record_breaches(clocks, now=now, known=known[("complaint", complaint.pk)], complaint=complaint)
-    for pk in SlaBreach.objects.filter(emailed_at__isnull=True, detected_at__lt=now).values_list("pk", flat=True):
-        transaction.on_commit(lambda pk=pk: _queue_notify(pk))
+    if police_staff_emails():  # retry notices of the last day that could not be mailed (nobody to mail, or mail down)
+        unsent = SlaBreach.objects.filter(emailed_at__isnull=True, detected_at__range=(now - RETRY_FOR, now))
+        unsent = unsent.exclude(detected_at=now)
+        for pk in unsent.values_list("pk", flat=True):
+            transaction.on_commit(lambda pk=pk: _queue_notify(pk))
     return created
 
 
