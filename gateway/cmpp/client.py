@@ -64,6 +64,7 @@ from gateway.cmpp.pdu import (
     decode_body,
     decode_msg_id_result,
     encode_frame,
+    frozen_builder,
     is_v3,
     octet,
     pack_submit_body,
@@ -236,6 +237,7 @@ class DeliverMO:
 
 
 DeliverEvent = DeliverReport | DeliverMO
+_new_report = frozen_builder(DeliverReport)  # one per status report: skip the frozen __init__
 DeliverCallback = Callable[[DeliverEvent], Awaitable[None] | None]
 
 
@@ -967,9 +969,9 @@ class Session:
             return
         if report is not None:
             self.stats.reports += 1
-            event: DeliverEvent = DeliverReport(report.msg_id, report.stat, report.submit_time, report.done_time,
-                                                report.dest_terminal_id, report.smsc_sequence, deliver.dest_id,
-                                                deliver.service_id, deliver.msg_id)
+            event: DeliverEvent = _new_report(report.msg_id, report.stat, report.submit_time, report.done_time,
+                                              report.dest_terminal_id, report.smsc_sequence, deliver.dest_id,
+                                              deliver.service_id, deliver.msg_id)
             self._dispatch(event, ((link, seq, deliver.msg_id),))
             return
         content = deliver.msg_content
