@@ -241,6 +241,8 @@ GATEWAY_DEFAULT_VALIDITY_HOURS = env.int("GATEWAY_DEFAULT_VALIDITY_HOURS", defau
 # shared between web processes, so without REDIS_URL the database is used).
 GATEWAY_SIGNATURE_WINDOW_SECONDS = env.int("GATEWAY_SIGNATURE_WINDOW_SECONDS", default=300)
 GATEWAY_NONCE_STORE = env.str("GATEWAY_NONCE_STORE", default="cache" if REDIS_URL else "db")
+# A batch of 1,000 ten-unit notices is up to ~4.5 MB of JSON (Django's default cap is 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
 
 # --- Contracts and portal (web): deadline reminders, docs/adr/0050 -----------------------------------
 # Reminder e-mails go this many days before each deadline (each sent once per deadline).

@@ -1,12 +1,14 @@
 """The message endpoints: queueing, refusals, idempotency, batches, reading back."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from factories.gateway import CarrierNodeFactory, MessageFactory
+from django.test import Client
+from factories.gateway import TEST_SECRET, CarrierNodeFactory, MessageFactory
 
-from gateway.apiclient import ApiError
+from gateway.apiclient import ApiError, signed_headers
 from gateway.models import Message, MessageSegment, OptOut, PortedNumber, SubPort
 from gateway.services import intake
 
@@ -112,8 +114,23 @@ def test_rate_limited_per_client_per_day(make_api, settings):
 
 def test_refused_items_do_not_use_up_the_limit(free_api, settings):
     settings.GATEWAY_MOBILE_DAILY_LIMIT = 1
-    free_api.send_batch([{"mobile": "13912345678", "content": "赌博"}] * 0 + [{"mobile": "13912345678", "content": ""}])
-    assert free_api.send(mobile="13912345678", content="您好")["status"] == "queued"
+    result = free_api.send_batch([{"mobile": "13912345678", "content": ""}, {"mobile": "13912345678", "content": "x"}])
+    assert [r["code"] for r in result["rejected"]] == ["empty_content"]  # the good one used the only slot
+    assert send_error(free_api, mobile="13912345678", content="您好").code == "rate_limited"
+    assert free_api.send(mobile="13812345678", content="您好")["status"] == "queued"
+
+
+def test_a_batch_of_long_notices_fits_in_one_request(make_api):
+    # 1,000 notices of 10 units, sent as ASCII-escaped JSON (6 bytes per character): about 4.2 MB.
+    row, _ = make_api(allow_free_content=True)
+    items = [{"mobile": f"139{i:08d}", "content": "字" * 690} for i in range(1000)]
+    body = json.dumps({"messages": items}).encode()
+    assert len(body) > 4_000_000
+    headers = signed_headers(row.key_id, TEST_SECRET, "POST", "/api/v1/messages/batch/", body)
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    response = Client().post("/api/v1/messages/batch/", data=body, content_type="application/json", **meta)
+    assert response.status_code == 202, response.content[:300]
+    assert len(response.json()["accepted"]) == 1000
 
 
 def test_same_client_ref_returns_the_first_message_and_sends_nothing_more(free_api):
