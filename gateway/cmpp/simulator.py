@@ -57,6 +57,7 @@ from gateway.cmpp.pdu import (
     Submit,
     decode_msg_id_result,
     encode_frame,
+    frozen_builder,
     is_v3,
 )
 from gateway.cmpp.ratelimit import TokenBucket
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 
 _SUBMIT_RESP2 = struct.Struct(">IIIQB")
 _SUBMIT_RESP3 = struct.Struct(">IIIQI")
+_new_status = frozen_builder(StatusReport)  # reports go out by the hundred thousand: skip the frozen __init__
+_new_deliver = frozen_builder(Deliver)
 _esc = encode_basestring  # a str as a JSON string literal (non-ASCII kept as is)
 
 
@@ -464,10 +467,10 @@ class Simulator:
             if cfg.fail_rate and self._rng.random() < cfg.fail_rate:
                 stat = self._rng.choice(cfg.fail_stats)
             self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
-            report = StatusReport(item.msg_id, stat, stamp, stamp, item.dest, self._smsc_seq)
+            report = _new_status(item.msg_id, stat, stamp, stamp, item.dest, self._smsc_seq)
             conn = item.conn if not item.conn.closed else self._any_conn(item.conn.sp_id)
-            deliver = Deliver(self._msg_ids(), item.submit.src_id, item.submit.service_id, 0, 0, 0, item.dest, 0, 1,
-                              report.encode(conn.version if conn else V20), "")
+            deliver = _new_deliver(self._msg_ids(), item.submit.src_id, item.submit.service_id, 0, 0, 0, item.dest,
+                                   0, 1, report.encode(conn.version if conn else V20), "")
             self.stats.reports_sent += 1
             if conn is None:
                 self._pending_delivers.setdefault(item.conn.sp_id or "", []).append(deliver)
