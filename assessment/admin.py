@@ -244,11 +244,12 @@ class AssessmentAdmin(SimpleHistoryAdmin):
     def suggestions_display(self, obj: Assessment):
         if obj.pk is None:
             return "保存后根据本月故障单和投诉给出建议。"
+        names = {p.code: p.name for p in contract_terms(obj.contract).parts}
         return format_html_join(
             "",
             "<p><strong>{}</strong>：建议 {} 分{}。{}</p>",
             (
-                (code, s["score"], "（未采纳）" if code in obj.overridden else "（已采纳）", s["basis"])
+                (names.get(code, code), s["score"], "（未采纳）" if code in obj.overridden else "（采纳）", s["basis"])
                 for code, s in obj.suggestions.items()
             ),
         )
@@ -304,7 +305,7 @@ AcknowledgedFilter = null_filter(
 
 @admin.register(FaultTicket)
 class FaultTicketAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "contract", "severity", "source", "reported_at", "reported_by", "clocks", "recovered_at"]
+    list_display = ["__str__", "severity", "source", "reported_at", "reported_by", "clocks", "recovered_at"]
     list_filter = ["severity", "source", OpenFilter, "contract"]
     list_select_related = ["contract"]
     search_fields = ["description", "cause", "reported_by"]
