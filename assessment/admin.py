@@ -317,6 +317,12 @@ class FaultTicketAdmin(SimpleHistoryAdmin):
         (_("时限（附件3 第3部分）"), {"fields": ["clocks", "breaches_display"]}),
     ]
 
+    def get_changeform_initial_data(self, request):
+        user = request.user
+        return {"reported_at": timezone.now(), "reported_by": user.get_full_name() or user.get_username()} | dict(
+            super().get_changeform_initial_data(request)
+        )
+
     @admin.display(description=_("时限"))
     def clocks(self, obj: FaultTicket):
         if obj.pk is None:

@@ -141,3 +141,9 @@ def test_breach_notices_can_be_acknowledged_in_the_admin(client_as, police_user,
     client.post("/admin/assessment/slabreach/", {"action": "acknowledge", "_selected_action": ids})
     assert not SlaBreach.objects.filter(acknowledged_at__isnull=True).exists()
     assert "条超时提醒未阅" not in client.get("/admin/assessment/faultticket/?recovered=null").content.decode()
+
+
+def test_ticket_add_form_defaults_to_now_and_the_reporter(client_as, police_user):
+    form = client_as(police_user).get("/admin/assessment/faultticket/add/").context["adminform"].form
+    assert form.initial["reported_by"] == "police"
+    assert form.initial["reported_at"] is not None
