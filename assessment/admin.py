@@ -43,7 +43,7 @@ def clock_badges(views: list[selectors.ClockView]):
 
 
 def _unread_breach_warning(request) -> None:
-    unread = SlaBreach.objects.filter(acknowledged_at__isnull=True).count()
+    unread = selectors.sla_breach_list_unread().count()
     if unread:
         url = reverse("admin:assessment_slabreach_changelist") + "?acknowledged=null"
         messages.warning(request, format_html('有 {} 条超时提醒未阅，<a href="{}">查看</a>。', unread, url))

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 
 from assessment import rules
-from assessment.models import Assessment, Complaint, FaultTicket
+from assessment.models import Assessment, Complaint, FaultTicket, SlaBreach
 from assessment.rules import Clock, ClockState, Suggestion, TicketLimits
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -153,6 +153,11 @@ def complaint_list_open(*, contract_id: int | None = None) -> QuerySet[Complaint
     """Complaints not yet resolved, oldest first."""
     qs = Complaint.objects.filter(resolved_at__isnull=True).order_by("received_at")
     return qs if contract_id is None else qs.filter(contract_id=contract_id)
+
+
+def sla_breach_list_unread() -> QuerySet[SlaBreach]:
+    """Breach notices nobody has marked as read yet, newest first (for the admin index or a dashboard)."""
+    return SlaBreach.objects.filter(acknowledged_at__isnull=True).select_related("ticket", "complaint")
 
 
 def fault_ticket_list_open(*, contract_id: int | None = None) -> QuerySet[FaultTicket]:
