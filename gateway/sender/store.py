@@ -255,8 +255,7 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
                     lease_until=None,
                 )
         daily_counts_add(counts)
-    for line in lines:
-        log.info(line)
+    _log_lines(lines)
 
 
 def _segments_insert(segments: list[MessageSegment]) -> None:
@@ -274,6 +273,13 @@ def _segments_insert(segments: list[MessageSegment]) -> None:
             rows,
             page_size=2000,
         )
+
+
+def _log_lines(lines: list[str]) -> None:
+    """One log record per batch, one line per message in it (numbers already masked; the logging filter masks
+    again). A record per message would cost more than the rest of the batch's Python work."""
+    if lines and log.isEnabledFor(logging.INFO):
+        log.info("\n".join(lines))
 
 
 def _segment(message_id: int, node_id: int | None, answer: SegmentAnswer, at: datetime) -> MessageSegment:
@@ -305,22 +311,30 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
     counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lines: list[str] = []
     with transaction.atomic():
-        found: dict[int, tuple[int, int, datetime]] = {}
-        for seg_id, db_id, message_id, submitted_at in MessageSegment.objects.filter(
+        found: dict[int, tuple[int, int, datetime, int]] = {}
+        for seg_id, db_id, message_id, submitted_at, segments in MessageSegment.objects.filter(
             carrier_msg_id__in=list(by_id)
-        ).values_list("id", "carrier_msg_id", "message_id", "submitted_at"):
+        ).values_list("id", "carrier_msg_id", "message_id", "submitted_at", "message__segments"):
             if db_id not in found or submitted_at > found[db_id][2]:  # the same id twice: the latest send
-                found[db_id] = (seg_id, message_id, submitted_at)
+                found[db_id] = (seg_id, message_id, submitted_at, segments)
         reported = {
             message_id: (submitted_at, by_id[db_id][-1].stat[:16])
-            for db_id, (_, message_id, submitted_at) in found.items()
+            for db_id, (_, message_id, submitted_at, _) in found.items()
         }
         for db_id, items in by_id.items():
             if db_id not in found:
                 unmatched.extend(items)
         if not found:
             return unmatched
-        message_ids = sorted({message_id for _, message_id, _ in found.values()})
+        by_stat: dict[str, list[int]] = defaultdict(list)
+        for db_id, (seg_id, _, _, _) in found.items():
+            by_stat[by_id[db_id][-1].stat[:16]].append(seg_id)
+        for stat, seg_ids in by_stat.items():
+            MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+        done: set[int] = set()
+        if connection.vendor == "postgresql":
+            done = _one_segment_reports(found, by_id, now, counts, lines)
+        message_ids = sorted({message_id for _, message_id, _, _ in found.values()} - done)
         messages = {
             row[0]: row
             for row in Message.objects.select_for_update()
@@ -330,11 +344,6 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
                 "id", "status", "submitted_at", "segments", "units", "contract_id", "notice_type_id", "node_id"
             )
         }
-        by_stat: dict[str, list[int]] = defaultdict(list)
-        for db_id, (seg_id, _, _) in found.items():
-            by_stat[by_id[db_id][-1].stat[:16]].append(seg_id)
-        for stat, seg_ids in by_stat.items():
-            MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
         pending = [m for m in messages.values() if m[1] == SUBMITTED]
         stats: dict[int, list[str]] = defaultdict(list)
         last_sent = {}
@@ -372,9 +381,44 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         for stat, ids in failed.items():
             Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
         daily_counts_add(counts)
-    for line in lines:
-        log.info(line)
+    _log_lines(lines)
     return unmatched
+
+
+_ONE_SEGMENT_SQL = """
+UPDATE gateway_message m SET status = %s, stat = %s, finished_at = %s,
+    delivered_at = CASE WHEN %s THEN %s ELSE m.delivered_at END
+FROM gateway_messagesegment s
+WHERE s.id = ANY(%s) AND m.id = s.message_id AND m.status = 'submitted' AND m.segments = 1
+    AND s.submitted_at = m.submitted_at
+RETURNING m.id, m.contract_id, m.submitted_at, m.notice_type_id, m.node_id, m.units
+"""
+
+
+def _one_segment_reports(found, by_id, now, counts, lines) -> set[int]:
+    """PostgreSQL: finish one-segment messages with one UPDATE ... RETURNING per Stat, without locking and
+    re-reading them first (the status condition makes a second sender's update of the same row a no-op, and
+    only returned rows are counted). Returns the ids of the messages handled here."""
+    seg_ids: dict[str, list[int]] = defaultdict(list)
+    handled: set[int] = set()
+    for db_id, (seg_id, message_id, _, segments) in found.items():
+        if segments == 1:
+            seg_ids[by_id[db_id][-1].stat[:16]].append(seg_id)
+            handled.add(message_id)
+    with connection.cursor() as cursor:
+        for stat, ids in seg_ids.items():
+            delivered = stat == rules.DELIVERED_STAT
+            status = Message.Status.DELIVERED if delivered else Message.Status.FAILED
+            cursor.execute(_ONE_SEGMENT_SQL, [status, stat, now, delivered, now, ids])
+            for message_id, contract_id, submitted_at, notice_type_id, node_id, units in cursor.fetchall():
+                key = (contract_id, rules.counting_day(submitted_at), notice_type_id, node_id)
+                if delivered:
+                    counts[key]["delivered_messages"] += 1
+                    counts[key]["delivered_units"] += units
+                else:
+                    counts[key]["failed_messages"] += 1
+                lines.append(f"message {message_id} {status} ({stat})")
+    return handled
 
 
 def unmatched_reports_keep(*, reports: Iterable[ReportIn], now: datetime) -> int:
