@@ -16,6 +16,7 @@ class NodeSpec:
     name: str
     contract_id: int
     weight: int
+    rate_limit: int  # messages per second, 0 = unlimited
     sp_id: str
     service_id: str
     source_number: str
@@ -55,6 +56,7 @@ def node_specs(*, node_ids: list[int] | None = None, **timeouts: float) -> list[
                 name=node.name,
                 contract_id=node.contract_id,
                 weight=max(0, node.weight),
+                rate_limit=node.rate_limit,
                 sp_id=node.sp_id,
                 service_id=node.service_id or (profile.service_id if profile else ""),
                 source_number=node.source_number or (profile.service_code if profile else ""),

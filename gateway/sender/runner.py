@@ -46,6 +46,7 @@ from gateway.cmpp import (
 )
 from gateway.sender import policy, store
 from gateway.sender.adapters import NodeSpec, submit_request
+from gateway.sender.ratelimit import SharedRate, chunk_for
 from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
 from sms_contract.masking import mask_mobile
 
@@ -110,6 +111,7 @@ class Node:
         self.down_since: float | None = 0.0
         self.ticket_opened = False
         self.capacity = max(1, spec.config.window) * 4
+        self.tokens: int | None = None  # with a shared rate limit: segments this sender may still hand the node
         self.m_submits = metrics.SUBMITS.labels(node=spec.name)
         self.m_latency = metrics.SUBMIT_LATENCY.labels(node=spec.name)
 
@@ -119,12 +121,22 @@ def sender_identity() -> str:
 
 
 class Sender:
-    def __init__(self, nodes: list[NodeSpec], cfg: SenderSettings | None = None, *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        nodes: list[NodeSpec],
+        cfg: SenderSettings | None = None,
+        *,
+        owner: str | None = None,
+        shared_rate: SharedRate | None = None,
+    ) -> None:
         self.cfg = cfg or SenderSettings()
+        self.shared_rate = shared_rate
         self.owner = owner or sender_identity()
         self.nodes = {spec.id: Node(spec) for spec in nodes}
         for node in self.nodes.values():
             node.capacity = max(1, node.spec.config.window) * self.cfg.capacity_factor
+            if shared_rate is not None and node.spec.rate_limit:
+                node.tokens = 0
         self.policy_cfg = policy.PolicyConfig(
             probation_seconds=self.cfg.probation_seconds,
             ramp_seconds=self.cfg.ramp_seconds,
@@ -161,6 +173,11 @@ class Sender:
             metrics.node_state_set(node.spec.name, node.health.state.value)
         workers = [
             asyncio.create_task(self._connect(node), name=f"connect-{node.spec.name}") for node in self.nodes.values()
+        ]
+        workers += [
+            asyncio.create_task(self._refill(node), name=f"rate-{node.spec.name}")
+            for node in self.nodes.values()
+            if node.tokens is not None
         ]
         workers += [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
@@ -336,11 +353,32 @@ class Sender:
         )
 
     # ------------------------------------------------------------------ dispatch
+    async def _refill(self, node: Node) -> None:
+        """Keep a small stock of the node's shared per-second allowance (see ratelimit.py)."""
+        rate = node.spec.rate_limit
+        chunk = chunk_for(rate)
+        while not self.stopping.is_set():
+            if node.tokens >= chunk:
+                await asyncio.sleep(0.005)
+                continue
+            try:
+                granted, wait = await self.shared_rate.take(node.spec.id, rate, chunk)
+            except Exception as exc:  # Redis gone: pace locally so the node's limit still holds for us
+                log.warning("shared rate limit unavailable (%s); pacing %s locally", exc, node.spec.name)
+                granted, wait = chunk, chunk / rate
+            node.tokens += granted
+            if granted:
+                self.capacity_free.set()
+            if wait:
+                await asyncio.sleep(wait)
+
     def _choose(self, avoid: int | None) -> Node | None:
         now = self._now()
         weights: dict[int, float] = {}
         for node_id, node in self.nodes.items():
             if node.inflight >= node.capacity or node.session is None or not node.session.is_alive:
+                continue
+            if node.tokens is not None and node.tokens <= 0:
                 continue
             weights[node_id] = node.spec.weight * policy.traffic_share(node.health, now, self.policy_cfg)
         if avoid is not None and any(w > 0 for k, w in weights.items() if k != avoid):
@@ -406,6 +444,8 @@ class Sender:
             if node.inflight == 0:
                 node.busy_since = self._now()
             node.inflight += 1
+            if node.tokens is not None:
+                node.tokens -= msg.segments
             task = asyncio.get_running_loop().create_task(self._submit(node, job))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

@@ -11,6 +11,7 @@ from gateway import wakeup
 from gateway.models import CarrierNode
 from gateway.sender import http
 from gateway.sender.adapters import node_specs
+from gateway.sender.ratelimit import SharedRate
 from gateway.sender.runner import Sender, SenderSettings
 
 
@@ -41,7 +42,12 @@ class Command(BaseCommand):
         if not specs:
             raise CommandError("No enabled carrier node. Add one in the admin (运营商网关节点) first.")
         overrides = {"batch": opts["batch"]} if opts["batch"] else {}
-        sender = Sender(specs, SenderSettings.from_django(**overrides))
+        shared_rate = None
+        if settings.REDIS_URL:  # node rate limits shared by every sender process
+            import redis.asyncio as aioredis
+
+            shared_rate = SharedRate(aioredis.Redis.from_url(settings.REDIS_URL))
+        sender = Sender(specs, SenderSettings.from_django(**overrides), shared_rate=shared_rate)
         self.stdout.write(f"sender {sender.owner}: nodes {', '.join(s.name for s in specs)}")
         asyncio.run(self._run(sender, opts["metrics_host"], opts["metrics_port"]))
 
