@@ -1,5 +1,9 @@
-import factory
+from datetime import UTC, timedelta
 
+import factory
+from django.test import Client
+
+from gateway.apiclient import SmsApiClient
 from gateway.crypto import encrypt_secret
 from gateway.models import ApiClient, CarrierNode, Message, MessageTemplate, NoticeType
 
@@ -54,5 +58,20 @@ class MessageFactory(factory.django.DjangoModelFactory):
     content = "【12123】您好"
     units = 1
     segments = 1
-    created_at = factory.Faker("date_time_this_month", tzinfo=__import__("datetime").UTC)
-    valid_until = factory.LazyAttribute(lambda o: o.created_at + __import__("datetime").timedelta(hours=24))
+    created_at = factory.Faker("date_time_this_month", tzinfo=UTC)
+    valid_until = factory.LazyAttribute(lambda o: o.created_at + timedelta(hours=24))
+
+
+class DjangoTestApiClient(SmsApiClient):
+    """The bundled client, sending through Django's test client instead of a socket."""
+
+    def __init__(self, key: str, secret: str):
+        super().__init__("http://testserver", key, secret)
+        self.django = Client()
+
+    def _roundtrip(self, method, path, body, headers):
+        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
+        response = self.django.generic(
+            method, path, data=body, content_type=headers.get("Content-Type", "application/octet-stream"), **meta
+        )
+        return response.status_code, response.content

@@ -1,24 +1,7 @@
 import pytest
-from django.test import Client
-from factories.gateway import TEST_SECRET, ApiClientFactory
+from factories.gateway import TEST_SECRET, ApiClientFactory, DjangoTestApiClient
 
-from gateway.apiclient import SmsApiClient
 from gateway.services.seed import gateway_seed_defaults
-
-
-class DjangoTestApiClient(SmsApiClient):
-    """The bundled client, sending through Django's test client instead of a socket."""
-
-    def __init__(self, key: str, secret: str):
-        super().__init__("http://testserver", key, secret)
-        self.django = Client()
-
-    def _roundtrip(self, method, path, body, headers):
-        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
-        response = self.django.generic(
-            method, path, data=body, content_type=headers.get("Content-Type", "application/octet-stream"), **meta
-        )
-        return response.status_code, response.content
 
 
 @pytest.fixture

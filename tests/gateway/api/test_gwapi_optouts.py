@@ -109,3 +109,21 @@ def test_rotate_secrets_key_reencrypts_under_the_first_key(gateway, settings, ca
     finally:
         crypto._fernet.cache_clear()
     assert not Message.objects.exists()
+
+
+def test_command_line_client_sends_and_reads(make_api, monkeypatch, capsys):
+    from factories.gateway import DjangoTestApiClient
+
+    from gateway import apiclient
+
+    row, _ = make_api()
+    monkeypatch.setattr(apiclient, "SmsApiClient", lambda url, key, secret: DjangoTestApiClient(key, secret))
+    args = ["--url", "http://testserver", "--key", row.key_id, "--secret", "test-secret-0123456789"]
+    send = [*args, "send", "13912345678", "--template", "licence_score", "--param", "points=3", "--ref", "cli-1"]
+    assert apiclient.main(send) == 0
+    sent = json.loads(capsys.readouterr().out)
+    assert sent["status"] == "queued" and sent["client_ref"] == "cli-1"
+    assert apiclient.main([*args, "by-ref", "cli-1"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == sent["id"]
+    assert apiclient.main([*args, "send", "123", "--template", "licence_score"]) == 1
+    assert json.loads(capsys.readouterr().err)["code"] == "invalid_mobile"
