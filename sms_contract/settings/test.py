@@ -8,6 +8,16 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=")
 
+# Each xdist worker gets its own Redis database: tests clear the cache, and clearing a Redis cache flushes the
+# whole database, which would wipe the other worker's counters mid-test.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("REDIS_URL") and _worker.startswith("gw"):
+    from urllib.parse import urlsplit, urlunsplit
+
+    _parts = urlsplit(os.environ["REDIS_URL"])
+    _db = int(_parts.path.lstrip("/") or 0) + int(_worker[2:])
+    os.environ["REDIS_URL"] = urlunsplit(_parts._replace(path=f"/{_db}"))
+
 from .base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
