@@ -1,5 +1,6 @@
 """Fixtures of the sender tests: carrier nodes and queued messages written straight to the table."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -55,3 +56,15 @@ def make_messages(contract, notice_type):
         return Message.objects.bulk_create(rows, batch_size=2000)
 
     return _make
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def free_port():
+    """free_port() -> a TCP port on 127.0.0.1 nothing listens on right now."""
+    return _unused_port

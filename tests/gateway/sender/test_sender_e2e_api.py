@@ -36,7 +36,7 @@ class InProcessApiClient(SmsApiClient):
 LONG_FREE = "您有一项交管业务需要办理。" * 12  # well over 70 characters: several segments
 
 
-def test_api_to_delivered(contract, make_node, tmp_path):
+def test_api_to_delivered(contract, make_node, tmp_path, free_port):
     gateway_seed_defaults(contract=contract)
     row = ApiClientFactory(contract=contract, allow_free_content=True)
     api = InProcessApiClient(row.key_id, TEST_SECRET)
@@ -51,7 +51,7 @@ def test_api_to_delivered(contract, make_node, tmp_path):
         api.send(mobile="13912345680", content=LONG_FREE, client_ref="e2e-3"),
     ]
     assert all(s["status"] == "queued" for s in sent)
-    port = _free_port()
+    port = free_port()
     make_node(port=port)
     log_path = tmp_path / "submits.jsonl"
     sim = Simulator(SimulatorConfig(port=port, report_delay=0.05, log_path=str(log_path)))
@@ -82,11 +82,3 @@ def test_api_to_delivered(contract, make_node, tmp_path):
     assert len(lines) == sum(m.segments for m in Message.objects.all())
     texts = "".join(line["text"] for line in lines)
     assert "苏C12345" in texts and "【12123】" in texts  # the template filled in, the signature applied
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

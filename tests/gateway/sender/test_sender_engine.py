@@ -62,16 +62,8 @@ def _sim(port=0, **kw):
     return Simulator(SimulatorConfig(host="127.0.0.1", port=port, report_delay=0.05, **kw))
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_short_and_long_messages_are_delivered(make_node, make_messages, tmp_path):
-    port = _free_port()
+def test_short_and_long_messages_are_delivered(make_node, make_messages, tmp_path, free_port):
+    port = free_port()
     node = make_node(port=port)
     short = make_messages(3)
     long = make_messages(
@@ -95,8 +87,8 @@ def test_short_and_long_messages_are_delivered(make_node, make_messages, tmp_pat
     assert count.delivered_units == sum(m.units for m in short + long)
 
 
-def test_failed_report_fails_the_message(make_node, make_messages):
-    port = _free_port()
+def test_failed_report_fails_the_message(make_node, make_messages, free_port):
+    port = free_port()
     make_node(port=port)
     make_messages(2)
     sim = _sim(port, fail_rate=1.0, fail_stats=("UNDELIV",))
@@ -104,8 +96,8 @@ def test_failed_report_fails_the_message(make_node, make_messages):
     assert set(Message.objects.values_list("stat", flat=True)) == {"UNDELIV"}
 
 
-def test_expired_messages_are_never_sent(make_node, make_messages, tmp_path):
-    port = _free_port()
+def test_expired_messages_are_never_sent(make_node, make_messages, tmp_path, free_port):
+    port = free_port()
     make_node(port=port)
     make_messages(3, valid_for=timedelta(seconds=-5))
     make_messages(1)
@@ -114,8 +106,8 @@ def test_expired_messages_are_never_sent(make_node, make_messages, tmp_path):
     assert len(log_path.read_text().splitlines()) == 1
 
 
-def test_uplink_td_opts_out_and_other_text_is_logged(make_node):
-    port = _free_port()
+def test_uplink_td_opts_out_and_other_text_is_logged(make_node, free_port):
+    port = free_port()
     make_node(port=port)
     sim = _sim(port)
 
@@ -130,9 +122,9 @@ def test_uplink_td_opts_out_and_other_text_is_logged(make_node):
     assert not OptOut.objects.filter(mobile="13900000001").exists()
 
 
-def test_reports_that_match_nothing_are_kept(make_node, make_messages):
+def test_reports_that_match_nothing_are_kept(make_node, make_messages, free_port):
     """Reports for Msg_Ids we never stored end in the unmatched table after the grace period."""
-    port = _free_port()
+    port = free_port()
     make_node(port=port)
     make_messages(2)
     forgot = []
@@ -152,13 +144,13 @@ def test_reports_that_match_nothing_are_kept(make_node, make_messages):
     assert Message.objects.filter(status="submitted").count() == 2
 
 
-def test_failover_one_node_killed_mid_run(make_node, make_messages, tmp_path):
+def test_failover_one_node_killed_mid_run(make_node, make_messages, tmp_path, free_port):
     """Two nodes, 20,000 messages (2,000 on SQLite, whose shared in-memory test database is slow with
     threads; CI runs the suite on PostgreSQL); node A's connections are dropped mid-run and its logins refused for two
     seconds. Every message reaches a simulator's log, none is lost, duplicates only for messages recorded
     as possible duplicates, and every message ends delivered (A hands out its held reports on its return)."""
     messages = 20_000 if connection.vendor == "postgresql" else 2_000
-    port_a, port_b = _free_port(), _free_port()
+    port_a, port_b = free_port(), free_port()
     node_a = make_node("a", port=port_a, window=32)
     node_b = make_node("b", port=port_b, window=32)
     make_messages(messages)

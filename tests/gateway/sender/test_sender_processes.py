@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,12 +27,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("several processes need a shared server database with row locks (PostgreSQL)")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env():
@@ -77,8 +70,8 @@ def _get(url):
         return exc.code, exc.read()
 
 
-def test_two_runsender_processes_send_each_message_once(make_node, make_messages, tmp_path):
-    port = _free_port()
+def test_two_runsender_processes_send_each_message_once(make_node, make_messages, tmp_path, free_port):
+    port = free_port()
     make_node(port=port, window=16)
     make_messages(3000)
     submits = tmp_path / "submits.jsonl"
@@ -97,7 +90,7 @@ def test_two_runsender_processes_send_each_message_once(make_node, make_messages
         ],
         logs,
     )
-    metrics_ports = [_free_port(), _free_port()]
+    metrics_ports = [free_port(), free_port()]
     senders = []
     try:
         time.sleep(0.5)
@@ -130,10 +123,10 @@ def test_two_runsender_processes_send_each_message_once(make_node, make_messages
     assert set(owners) == {1}
 
 
-def test_health_is_503_while_no_node_is_up(make_node):
-    port = _free_port()  # nothing listens there
+def test_health_is_503_while_no_node_is_up(make_node, free_port):
+    port = free_port()  # nothing listens there
     make_node(port=port)
-    metrics_port = _free_port()
+    metrics_port = free_port()
     with open(os.devnull, "w") as logs:
         proc = _start(["manage.py", "runsender", "--metrics-port", str(metrics_port)], logs)
     try:
