@@ -143,7 +143,7 @@ class ImportedDailyUnitsAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CarrierBill)
-class CarrierBillAdmin(UploadAdminMixin, admin.ModelAdmin):
+class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
     upload_form = CarrierBillUploadForm
     upload_title = "上传运营商月度账单（按日汇总或逐条明细）"
     change_list_template = "billing/admin/upload_change_list.html"

@@ -143,6 +143,8 @@ class CarrierBill(models.Model):
     missing_ours_sample = models.JSONField(_("我方无记录的消息ID（样本）"), default=list, blank=True)
     missing_theirs_sample = models.JSONField(_("对方缺少的消息ID（样本）"), default=list, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("运营商月度账单")
         verbose_name_plural = _("运营商月度账单")

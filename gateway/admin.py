@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from gateway import models, rules
 from gateway.services.clients import api_client_issue_credentials, api_client_rotate, carrier_node_set_secret
@@ -81,7 +82,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.SendingProfile)
-class SendingProfileAdmin(admin.ModelAdmin):
+class SendingProfileAdmin(SimpleHistoryAdmin):
     list_display = ["contract", "signature", "service_code", "service_id", "code_registered"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -129,7 +130,7 @@ class CarrierNodeForm(forms.ModelForm):
 
 
 @admin.register(models.CarrierNode)
-class CarrierNodeAdmin(admin.ModelAdmin):
+class CarrierNodeAdmin(SimpleHistoryAdmin):
     form = CarrierNodeForm
     list_display = ["name", "host", "port", "version", "sp_id", "window", "rate_limit", "weight", "enabled"]
     list_filter = ["enabled", "version"]
@@ -137,7 +138,7 @@ class CarrierNodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.NoticeType)
-class NoticeTypeAdmin(admin.ModelAdmin):
+class NoticeTypeAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "validity_hours"]
     search_fields = ["code", "name"]
 
@@ -159,7 +160,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(models.MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(SimpleHistoryAdmin):
     form = MessageTemplateForm
     list_display = ["code", "notice_type", "registration", "enabled", "text"]
     list_filter = ["registration", "enabled", "notice_type"]
@@ -167,13 +168,13 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.SubPort)
-class SubPortAdmin(admin.ModelAdmin):
+class SubPortAdmin(SimpleHistoryAdmin):
     list_display = ["sub_port", "using_unit", "organisation_code", "purpose", "valid_from", "valid_until"]
     search_fields = ["sub_port", "using_unit", "organisation_code"]
 
 
 @admin.register(models.OptOut)
-class OptOutAdmin(MaskedMobileMixin, admin.ModelAdmin):
+class OptOutAdmin(MaskedMobileMixin, SimpleHistoryAdmin):
     list_display = ["mobile_display", "opted_out", "since", "source"]
     list_filter = ["opted_out", "source"]
     search_fields = ["=mobile"]
@@ -189,30 +190,30 @@ class OptOutAdmin(MaskedMobileMixin, admin.ModelAdmin):
 
 
 @admin.register(models.ScopeSegment)
-class ScopeSegmentAdmin(admin.ModelAdmin):
+class ScopeSegmentAdmin(SimpleHistoryAdmin):
     list_display = ["prefix", "carrier"]
     search_fields = ["prefix"]
 
 
 @admin.register(models.PortedNumber)
-class PortedNumberAdmin(MaskedMobileMixin, admin.ModelAdmin):
+class PortedNumberAdmin(MaskedMobileMixin, SimpleHistoryAdmin):
     list_display = ["mobile_display", "direction", "since"]
     list_filter = ["direction"]
     search_fields = ["=mobile"]
 
 
 @admin.register(models.ForbiddenWord)
-class ForbiddenWordAdmin(admin.ModelAdmin):
+class ForbiddenWordAdmin(SimpleHistoryAdmin):
     search_fields = ["word"]
 
 
 @admin.register(models.AllowedLink)
-class AllowedLinkAdmin(admin.ModelAdmin):
+class AllowedLinkAdmin(SimpleHistoryAdmin):
     search_fields = ["prefix"]
 
 
 @admin.register(models.ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(SimpleHistoryAdmin):
     list_display = ["name", "key_id", "allow_free_content", "may_send", "may_manage_optouts", "sub_port", "enabled"]
     list_filter = ["enabled", "allow_free_content", "may_send"]
     search_fields = ["name", "key_id"]

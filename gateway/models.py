@@ -193,6 +193,8 @@ class ScopeSegment(models.Model):
     prefix = models.CharField(_("号段"), max_length=7, unique=True)
     carrier = models.CharField(_("运营商"), max_length=20, default="cmcc")
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("号段（用户范围）")
         verbose_name_plural = _("号段（用户范围）")
@@ -212,6 +214,8 @@ class PortedNumber(models.Model):
     direction = models.CharField(_("方向"), max_length=4, choices=Direction.choices)
     since = models.DateField(_("生效日期"), null=True, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("携号转网号码")
         verbose_name_plural = _("携号转网号码")
@@ -222,6 +226,8 @@ class PortedNumber(models.Model):
 
 class ForbiddenWord(models.Model):
     word = models.CharField(_("禁用词"), max_length=100, unique=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("禁用词")
@@ -235,6 +241,8 @@ class AllowedLink(models.Model):
     """A link prefix the purchaser allows in messages (3.1.16), e.g. https://gab.122.gov.cn/."""
 
     prefix = models.CharField(_("允许的链接前缀"), max_length=200, unique=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("允许的链接")
