@@ -41,7 +41,7 @@ migrations-check: install ## Fail when a model change has no migration
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install ## Run every benchmark in bench/ (long; see docs/benchmarks.md)
-	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## Remove the demo database and run files
 	rm -rf db.sqlite3 db.sqlite3-wal db.sqlite3-shm run/ media/
