@@ -5,10 +5,8 @@ import asyncio
 import json
 
 import pytest
-from django.test import Client
-from factories.gateway import TEST_SECRET, ApiClientFactory
+from factories.gateway import TEST_SECRET, ApiClientFactory, DjangoTestApiClient
 
-from gateway.apiclient import SmsApiClient
 from gateway.cmpp.simulator import Simulator, SimulatorConfig
 from gateway.models import Message
 from gateway.sender.adapters import node_specs
@@ -18,28 +16,13 @@ from gateway.services.seed import gateway_seed_defaults
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class InProcessApiClient(SmsApiClient):
-    """The bundled client, sending through Django's test client instead of a socket."""
-
-    def __init__(self, key: str, secret: str):
-        super().__init__("http://testserver", key, secret)
-        self.django = Client()
-
-    def _roundtrip(self, method, path, body, headers):
-        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
-        response = self.django.generic(
-            method, path, data=body, content_type=headers.get("Content-Type", "application/octet-stream"), **meta
-        )
-        return response.status_code, response.content
-
-
 LONG_FREE = "您有一项交管业务需要办理。" * 12  # well over 70 characters: several segments
 
 
 def test_api_to_delivered(contract, make_node, tmp_path, free_port):
     gateway_seed_defaults(contract=contract)
     row = ApiClientFactory(contract=contract, allow_free_content=True)
-    api = InProcessApiClient(row.key_id, TEST_SECRET)
+    api = DjangoTestApiClient(row.key_id, TEST_SECRET)
     sent = [
         api.send(
             mobile="13912345678",
