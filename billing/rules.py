@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-FEN_PER_YUAN = 100
+from sms_contract.money import FEN_PER_YUAN, round_fen
 
 
 def billing_units(text: str, unit_chars: int = 70) -> int:
@@ -21,10 +21,6 @@ def billing_units(text: str, unit_chars: int = 70) -> int:
     if unit_chars <= 0:
         raise ValueError("unit_chars must be positive.")
     return -(-len(text) // unit_chars)
-
-
-def _round_fen(amount_fen: Decimal) -> int:
-    return int(amount_fen.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -69,8 +65,8 @@ def monthly_fee(
     if prepayment_balance_fen < 0 or cumulative_payable_fen < 0 or total_amount_fen <= 0:
         raise ValueError("Balances cannot be negative and the contract total must be positive.")
     gross_exact = Decimal(units) * unit_price * FEN_PER_YUAN
-    gross_fen = _round_fen(gross_exact)
-    payable_fen = _round_fen(gross_exact * ratio)
+    gross_fen = round_fen(gross_exact)
+    payable_fen = round_fen(gross_exact * ratio)
     room_fen = max(0, total_amount_fen - cumulative_payable_fen)
     billable_fen = min(payable_fen, room_fen)
     applied_fen = min(billable_fen, prepayment_balance_fen)
@@ -158,7 +154,7 @@ def late_fee_fen(*, outstanding_fen: int, due_on: date, today: date, daily_rate:
     days = (today - due_on).days
     if days <= 0 or outstanding_fen <= 0 or daily_rate <= 0:
         return 0
-    return _round_fen(Decimal(outstanding_fen) * daily_rate * days)
+    return round_fen(Decimal(outstanding_fen) * daily_rate * days)
 
 
 AGEING_BUCKETS = ("0-30", "31-60", "61-90", ">90")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.scheme import validate_scheme
+from sms_contract.money import round_fen
 
 
 class Party(models.Model):
@@ -130,15 +131,11 @@ class Contract(models.Model):
 
     @property
     def prepayment_fen(self) -> int:
-        from contracts.selectors import contract_terms
-
-        return contract_terms(self).prepayment_fen
+        return round_fen(self.total_amount_fen * self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        from contracts.selectors import contract_terms
-
-        return contract_terms(self).bond_fen
+        return round_fen(self.total_amount_fen * self.bond_rate)
 
 
 class FormalNotice(models.Model):

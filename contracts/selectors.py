@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contracts.models import Contract
 from contracts.scheme import Part, RatioBand, parse_parts, parse_ratio_bands
+from sms_contract.money import round_fen
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,11 @@ class ContractTerms:
 
     @property
     def prepayment_fen(self) -> int:
-        return int((self.total_amount_fen * self.prepayment_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return round_fen(self.total_amount_fen * self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        return int((self.total_amount_fen * self.bond_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return round_fen(self.total_amount_fen * self.bond_rate)
 
 
 def contract_terms(contract: Contract) -> ContractTerms:

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from sms_contract.money import round_fen
+
 
 def fee_fen(units: int, unit_price: Decimal) -> int:
     """Units × unit price (yuan) in fen, rounded half up once: 3 units at 0.03 → 9 fen."""
-    return int((Decimal(units) * unit_price * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return round_fen(Decimal(units) * unit_price * 100)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,14 @@ from rest_framework import serializers
 FEN_PER_YUAN = 100
 
 
+def round_fen(amount_fen: Decimal | int) -> int:
+    """An exact amount in fen -> whole fen, rounding half up: the one rounding step of a computation."""
+    return int(Decimal(amount_fen).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def yuan_to_fen(amount: Decimal | int | str) -> int:
     """Exact yuan amount -> whole fen, rounding half up (``Decimal("0.005")`` -> 1)."""
-    value = Decimal(amount) * FEN_PER_YUAN
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return round_fen(Decimal(amount) * FEN_PER_YUAN)
 
 
 def fen_to_yuan(fen: int) -> Decimal:
