@@ -108,3 +108,43 @@ def carrier_msg_ids(*, contract_id: int, start: date, end: date) -> Iterator[int
         .iterator(chunk_size=20_000)
     )
     return (from_db(value) for value in ids)
+
+
+def daily_delivery(*, contract_id: int, start: date, end: date) -> dict[date, dict[str, int]]:
+    """Per day in [start, end]: messages accepted by the carrier and messages delivered (DELIVRD)."""
+    rows = (
+        DailyCount.objects.filter(contract_id=contract_id, day__gte=start, day__lte=end)
+        .values("day")
+        .annotate(accepted=Sum("accepted_messages"), delivered=Sum("delivered_messages"))
+    )
+    return {row["day"]: {"accepted": row["accepted"] or 0, "delivered": row["delivered"] or 0} for row in rows}
+
+
+def node_health(*, contract_id: int) -> list[dict]:
+    """Each of the contract's nodes with its last state recorded by the sender, in name order.
+
+    `healthy` is None while no sender has recorded a state for an enabled node."""
+    nodes = list(CarrierNode.objects.filter(contract_id=contract_id).order_by("name"))
+    last: dict[int, NodeStateChange] = {}
+    for change in NodeStateChange.objects.filter(node__in=nodes).order_by("node_id", "-at", "-id"):
+        last.setdefault(change.node_id, change)
+    out = []
+    for node in nodes:
+        change = last.get(node.pk)
+        if not node.enabled:
+            out.append({"name": node.name, "healthy": False, "state": "disabled", "since": None, "reason": "已停用"})
+        elif change is None:
+            out.append(
+                {"name": node.name, "healthy": None, "state": "", "since": None, "reason": "发送进程尚未记录状态"}
+            )
+        else:
+            out.append(
+                {
+                    "name": node.name,
+                    "healthy": change.healthy,
+                    "state": change.state,
+                    "since": change.at,
+                    "reason": change.reason,
+                }
+            )
+    return out

@@ -68,56 +68,21 @@ def _month_delivery_rate(contract: Contract, today: date) -> Decimal | None:
 
 
 def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None]:
-    """Delivered / accepted messages per day, in percent.
+    """Delivered / accepted messages per day, in percent."""
+    from gateway.selectors import daily_delivery
 
-    Stand-in: the gateway offers no daily delivery selector yet, so this reads its daily counts directly;
-    it switches to ``gateway.selectors.daily_delivery`` as soon as that exists.
-    """
-    from gateway import selectors as gateway_selectors
-
-    daily = getattr(gateway_selectors, "daily_delivery", None)
-    if daily is not None:
-        rows = daily(contract_id=contract.pk, start=start, end=end)
-    else:
-        from django.db.models import Sum
-
-        from gateway.models import DailyCount
-
-        rows = {
-            row["day"]: row
-            for row in DailyCount.objects.filter(contract=contract, day__gte=start, day__lte=end)
-            .values("day")
-            .annotate(accepted=Sum("accepted_messages"), delivered=Sum("delivered_messages"))
-        }
-    return {day: rules.rate_percent(row["delivered"] or 0, row["accepted"] or 0) for day, row in rows.items()}
+    rows = daily_delivery(contract_id=contract.pk, start=start, end=end)
+    return {day: rules.rate_percent(row["delivered"], row["accepted"]) for day, row in rows.items()}
 
 
 def _node_health(contract: Contract) -> list[NodeHealth]:
-    """Each node's last recorded state.
+    """Each node's last recorded state."""
+    from gateway.selectors import node_health
 
-    Stand-in: the sender records state changes but offers no selector yet, so this reads the records
-    directly; it switches to ``gateway.selectors.node_health`` as soon as that exists.
-    """
-    from gateway import selectors as gateway_selectors
-
-    health = getattr(gateway_selectors, "node_health", None)
-    if health is not None:
-        return [
-            NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row.get("reason", ""))
-            for row in health(contract_id=contract.pk)
-        ]
-    from gateway.models import CarrierNode, NodeStateChange
-
-    out = []
-    for node in CarrierNode.objects.filter(contract=contract).order_by("name"):
-        last = NodeStateChange.objects.filter(node=node).order_by("-at", "-id").first()
-        if not node.enabled:
-            out.append(NodeHealth(node.name, False, "disabled", None, "已停用"))
-        elif last is None:
-            out.append(NodeHealth(node.name, None, "", None, "发送进程尚未记录状态"))
-        else:
-            out.append(NodeHealth(node.name, last.healthy, last.state, last.at, last.reason))
-    return out
+    return [
+        NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row["reason"])
+        for row in node_health(contract_id=contract.pk)
+    ]
 
 
 def _prepayment_balance(contract: Contract, today: date) -> tuple[int | None, int]:
@@ -129,18 +94,19 @@ def _prepayment_balance(contract: Contract, today: date) -> tuple[int | None, in
 
 
 def open_tickets_and_complaints(*, contract: Contract, now: datetime) -> tuple[list, list]:
-    from assessment.models import Complaint
-    from assessment.selectors import clock_views, complaint_clocks, fault_ticket_clocks, fault_ticket_list_open
+    from assessment.selectors import (
+        clock_views,
+        complaint_clocks,
+        complaint_list_open,
+        fault_ticket_clocks,
+        fault_ticket_list_open,
+    )
 
     tickets = [
         (t, clock_views(fault_ticket_clocks(t), now=now))
         for t in fault_ticket_list_open(contract_id=contract.pk).order_by("reported_at")
     ]
-    # No "open complaints" selector in assessment yet: read the unresolved ones directly.
-    complaints = [
-        (c, clock_views(complaint_clocks(c), now=now))
-        for c in Complaint.objects.filter(contract=contract, resolved_at__isnull=True).order_by("received_at")
-    ]
+    complaints = [(c, clock_views(complaint_clocks(c), now=now)) for c in complaint_list_open(contract_id=contract.pk)]
     return tickets, complaints
 
 
