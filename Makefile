@@ -6,15 +6,19 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format migrations-check demo-data bench clean
+.PHONY: help install run test test-fast lint format migrations-check demo-data bench clean lock smoke
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(BIN)/python: pyproject.toml
-	$(PY) -m venv $(VENV)
+# Installs exactly the lock file (requirements/dev.txt: the image's requirements/prod.txt plus the dev tools),
+# hash-checked; fails when pyproject.toml asks for something the lock does not pin (then: make lock).
+$(BIN)/python: pyproject.toml requirements/prod.txt requirements/dev.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python scripts/lock_check.py
 	@touch $(BIN)/python
 
 install: $(BIN)/python ## Create the virtualenv and install the project with its dev tools
@@ -39,6 +43,14 @@ format: install ## Format the code with ruff
 
 migrations-check: install ## Fail when a model change has no migration
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+lock: ## Regenerate the lock files from pyproject.toml (keeps current pins; UPGRADE=1 bumps everything)
+	@test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); \
+	  $(BIN)/pip install -q "uv==$$(sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements/dev.txt)"; }
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o requirements/prod.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements/prod.txt $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) \
+	  -o requirements/dev.txt
+	$(BIN)/python scripts/lock_check.py
 
 bench: install ## Run every benchmark in bench/ (long; see docs/benchmarks.md)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
