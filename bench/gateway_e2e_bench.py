@@ -47,6 +47,7 @@ def env() -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
         "SECRETS_ENCRYPTION_KEYS": "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=",
+        "EMAIL_URL": "dummymail://",  # production settings require a mail server; the bench sends none
         "LOG_LEVEL": "INFO",
         "GATEWAY_SENDER_POLL_SECONDS": "0.2",
         # Node rate limits are shared by the sender processes through Redis (db 14: this bench's own).

@@ -55,6 +55,8 @@ def env() -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
         "SECRETS_ENCRYPTION_KEYS": "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=",
+        "EMAIL_URL": "dummymail://",  # production settings require a mail server; the bench sends none
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "600",

@@ -5,6 +5,7 @@ Rounding is ROUND_HALF_UP, explicit, once, at the end of a computation.
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 FEN_PER_YUAN = 100
@@ -38,6 +39,7 @@ def format_fen_grouped(fen: int) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+@extend_schema_field({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "144000.00"})
 class FenAsYuanField(serializers.Field):
     """A serializer field for an integer-fen attribute, shown as a yuan string with two decimals."""
 

@@ -2,6 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -10,6 +12,12 @@ from rest_framework.views import APIView
 class ApiRootView(APIView):
     """Entry point of the REST API, version 1."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "ApiRoot",
+            {"contracts": serializers.URLField(), "schema": serializers.URLField(), "docs": serializers.URLField()},
+        )
+    )
     def get(self, request, format=None):
         return Response(
             {

@@ -25,6 +25,10 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 - used only with DEBUG on
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxy in front of gunicorn (compose service `proxy`): addresses or networks whose
+# X-Forwarded-For/-Proto headers are believed (sms_contract.middleware.TrustedProxyMiddleware). From anyone
+# else those headers are dropped, so nobody reaching gunicorn directly can claim HTTPS or another address.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Key for secrets stored encrypted at rest (API-client and carrier-node secrets).
 # A urlsafe base64 Fernet key; comma-separate several to rotate (first encrypts, all decrypt).
@@ -51,10 +55,15 @@ INSTALLED_APPS = [
     "assessment",
     "gateway",
     "portal",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # /healthz/ answers before the host check and the HTTPS redirect (container health checks call it by IP).
+    "sms_contract.middleware.HealthCheckMiddleware",
+    "sms_contract.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,29 +130,65 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# WhiteNoise serves what `collectstatic` gathered (the image runs it at build time): file names carry a content
+# hash and are cached for a year, with gzip copies. With DEBUG on, templates get the plain names and WhiteNoise
+# reads the app folders directly, so `make run` needs no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
-# --- Redis, cache, Celery -------------------------------------------------
+# --- Redis, cache, Celery (docs/operations.md "Jobs"; docs/adr/0060) -----------------------------------
+# REDIS_URL: the cache, the node rate-limit counters and the sender wake-ups. The Celery broker gets its own
+# Redis database (CELERY_BROKER_URL; compose uses /0 for the cache and /1 for the broker): clearing the cache
+# flushes its whole database and must never take queued tasks with it (`check --deploy` warns).
 REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Nothing reads task results, so by default there is no result backend (a call never waits on one).
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if CELERY_BROKER_URL:
+    CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+else:
     CELERY_BROKER_URL = "memory://"
-    CELERY_RESULT_BACKEND = None
     # No broker configured: tasks run in-process (Saleor's pattern).
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# A task is acknowledged when it has finished, and given back to the queue when its process dies (SIGKILL, OOM):
+# it runs again instead of being lost. Tasks are therefore written to be safe to run twice.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A task taken by a worker that then vanished goes back to the queue after this many seconds (Redis transport;
+# kombu looks every ~100 s). It must exceed the longest task (hard limit below) and the longest retry delay
+# (sms_contract.celery.RETRY), or a healthy task would be handed to a second worker.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=240)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+# Publishing gives up quickly when Redis is down; ops.services.task_enqueue keeps the task in PostgreSQL then.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": 5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "ops.beat:HeartbeatDatabaseScheduler"
+# Beat touches this file on every tick; the compose health check (`manage.py health beat`) reads its age.
+CELERY_BEAT_HEARTBEAT_FILE = env.str("CELERY_BEAT_HEARTBEAT_FILE", default="/tmp/celerybeat.alive")  # noqa: S108
+# Tasks that could not be published (Redis down) wait in ops.PendingTask; beat's relay entry republishes them.
+TASK_OUTBOX_RELAY_SECONDS = env.int("TASK_OUTBOX_RELAY_SECONDS", default=60)
 
 # --- REST framework ----------------------------------------------------------
 REST_FRAMEWORK = {
@@ -167,16 +212,37 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- E-mail --------------------------------------------------------------------
+# Production mails reminders and breach notices for real: EMAIL_URL is required with DEBUG off (the console
+# backend would drop every one while they are recorded as sent). With DEBUG on (`make run`) mail goes to the console.
+if not env.str("EMAIL_URL", default="") and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be set when DEBUG is off, e.g. smtp+tls://user:password@mail.example.org:587 "
+        "(docs/operations.md)."
+    )
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # seconds; an unanswering mail server fails the attempt
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="sms-contract@localhost")
 
 # --- Security --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# HTTPS ends at the reverse proxy, which says so in X-Forwarded-Proto; the header is believed only from
+# TRUSTED_PROXIES (dropped from anyone else by TrustedProxyMiddleware).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+# HSTS for the site's own host name and its subdomains (never a parent domain). Not "preload": the browsers'
+# preload lists take only registrable domains, which this service does not own (security.W021 silenced).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+
+# --- Backups (manage.py backup; compose service `backup`) -------------------------------------------
+BACKUP_DIR = env.path("BACKUP_DIR", default=str(BASE_DIR / "backups"))
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=30)  # and every month's last backup, for good
 
 # --- Logging: phone numbers masked, secrets never logged -------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
 
 # Each xdist worker gets its own Redis database: tests clear the cache, and clearing a Redis cache flushes the
 # whole database, which would wipe the other worker's counters mid-test.
@@ -25,4 +26,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 AXES_ENABLED = True
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP; tests/foundation/test_front_door.py covers it
+# Plain static names without collectstatic; WhiteNoise reads the app folders.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -13,7 +13,8 @@ PRINT = (
     "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']),"
     "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL, 'debug': s.DEBUG,"
     "'hosts': s.ALLOWED_HOSTS, 'tz': s.TIME_ZONE, 'lang': s.LANGUAGE_CODE,"
-    "'cache': s.CACHES['default']['BACKEND']}))"
+    "'cache': s.CACHES['default']['BACKEND'], 'results': s.CELERY_RESULT_BACKEND,"
+    "'email': s.EMAIL_BACKEND, 'ignore_result': s.CELERY_TASK_IGNORE_RESULT}))"
 )
 
 
@@ -29,6 +30,9 @@ def _settings(**env):
             "DEBUG",
             "ALLOWED_HOSTS",
             "SECRETS_ENCRYPTION_KEYS",
+            "EMAIL_URL",
+            "CELERY_BROKER_URL",
+            "CELERY_RESULT_BACKEND",
         }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="sms_contract.settings.base")
@@ -46,6 +50,7 @@ def test_embedded_defaults_are_sqlite_and_in_process_celery():
     assert s["eager"] is True and s["broker"] == "memory://"
     assert s["cache"].endswith("LocMemCache")
     assert (s["tz"], s["lang"]) == ("Asia/Shanghai", "zh-hans")
+    assert s["email"].endswith("console.EmailBackend")  # `make run` prints mail instead of needing a server
 
 
 def test_environment_selects_postgres_and_redis():
@@ -56,15 +61,20 @@ def test_environment_selects_postgres_and_redis():
         SECRET_KEY="x" * 50,
         SECRETS_ENCRYPTION_KEYS="k",
         DATABASE_URL="postgres://u:p@db.internal:5432/sms",
-        REDIS_URL="redis://cache:6379/0",
+        REDIS_URL="redis://:pw@cache:6379/0",
+        CELERY_BROKER_URL="redis://:pw@cache:6379/1",
+        EMAIL_URL="smtp+tls://mailer:pw@mail.example.org:587",
         ALLOWED_HOSTS="sms.example.org,localhost",
     )
     assert result.returncode == 0, result.stderr
     s = json.loads(result.stdout.strip().splitlines()[-1])
     assert s["engine"] == "django.db.backends.postgresql"
     assert s["name"] == "sms"
-    assert s["eager"] is False and s["broker"] == "redis://cache:6379/0"
+    assert s["eager"] is False and s["broker"] == "redis://:pw@cache:6379/1"
     assert s["cache"].endswith("RedisCache")
+    # nothing reads task results: no result backend for a call to wait on when Redis is down
+    assert s["results"] is None and s["ignore_result"] is True
+    assert s["email"].endswith("smtp.EmailBackend")
     assert s["hosts"] == ["sms.example.org", "localhost"]
     assert s["debug"] is False
 
@@ -73,3 +83,10 @@ def test_production_without_secret_key_refuses_to_start():
     result = _settings(DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_without_email_url_refuses_to_start():
+    """Reminders must not be 'sent' to the console in production."""
+    result = _settings(DEBUG="false", SECRET_KEY="x" * 50, SECRETS_ENCRYPTION_KEYS="k")
+    assert result.returncode != 0
+    assert "EMAIL_URL must be set when DEBUG is off" in result.stderr
