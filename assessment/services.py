@@ -421,14 +421,17 @@ def _record_breaches(clocks, *, now: datetime, known: set[str] | None = None, **
         except IntegrityError:  # another worker recorded it first
             continue
         created.append(breach)
-        transaction.on_commit(lambda pk=breach.pk: _queue_notify(pk))
+        _queue_notify(breach.pk)
     return created
 
 
 def _queue_notify(breach_id: int) -> None:
+    """Mail the breach after the commit; with Redis down the task waits in the outbox (ops) and the action that
+    found the breach still succeeds."""
     from assessment.tasks import sla_breach_notify_task
+    from ops.services import task_enqueue
 
-    sla_breach_notify_task.delay(breach_id)
+    task_enqueue(sla_breach_notify_task, breach_id)
 
 
 def sla_check_ticket(*, ticket: FaultTicket, now: datetime | None = None) -> list[SlaBreach]:
@@ -463,7 +466,7 @@ def sla_check(*, now: datetime | None = None) -> list[SlaBreach]:
         unsent = SlaBreach.objects.filter(emailed_at__isnull=True, detected_at__range=(now - RETRY_FOR, now))
         unsent = unsent.exclude(detected_at=now)
         for pk in unsent.values_list("pk", flat=True):
-            transaction.on_commit(lambda pk=pk: _queue_notify(pk))
+            _queue_notify(pk)
     return created
 
 
