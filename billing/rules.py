@@ -96,6 +96,20 @@ def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
+def months_to_close(*, first: date, last: date, closed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The months from `first`'s month to `last`'s month, oldest first, that have no statement yet (`closed`).
+    The daily close runs this with `last` = the last finished month, so a month it missed (worker down on the
+    1st, retries used up) is closed on a later day instead of never."""
+    done = set(closed)
+    out = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        if (year, month) not in done:
+            out.append((year, month))
+        year, month = next_month(year, month)
+    return out
+
+
 def bill_due_date(year: int, month: int, working_days: Mapping[date, bool], due_day: int = 15) -> date:
     """When the carrier's bill for (year, month) is due (5.3 note 2): the `due_day` of the next month,
     or the next working day when that day is not one. `working_days` maps each date to whether it is a

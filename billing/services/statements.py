@@ -1,7 +1,7 @@
 """Monthly statements: close a month (idempotent for drafts), approve, issue, adjust."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -59,9 +59,13 @@ def _figures(*, contract: Contract, year: int, month: int) -> dict:
 def statement_close_month(*, contract: Contract, year: int, month: int) -> Statement:
     """Create or recompute the month's statement. A draft is recomputed from the current counts and
     assessment (idempotent); an approved or issued statement is returned unchanged. Later drafts of the
-    contract are recomputed too, since they carry the prepayment and cumulative figures forward."""
+    contract are recomputed too, since they carry the prepayment and cumulative figures forward.
+
+    Closes of one contract take turns (a lock on the contract row): two at once — beat's run and a manual
+    `close_month`, or a redelivered task — give one statement, the second recomputing the first's draft."""
     if not 1 <= month <= 12:
         raise ApplicationError("bad_period", "月份应在 1-12 之间。 (Month must be 1-12.)")
+    Contract.objects.select_for_update().only("pk").get(pk=contract.pk)
     statement = (
         Statement.objects.select_for_update()
         .filter(contract=contract, year=year, month=month, kind=Statement.Kind.MONTHLY)
@@ -88,6 +92,22 @@ def statement_close_month(*, contract: Contract, year: int, month: int) -> State
             setattr(other, field, value)
         other.save()
     return statement
+
+
+def statements_close_due(*, today: date) -> list[Statement]:
+    """Close every finished month not yet closed, of every contract, oldest first: from the month service starts
+    (activation, else signing) to the month before `today` (or the month of termination). Beat runs this daily,
+    so a close missed on the 1st is made on a later day. Months already closed are left alone (recompute a
+    draft with `close_month YYYY-MM`)."""
+    last_finished = today.replace(day=1) - timedelta(days=1)
+    closed = []
+    for contract in Contract.objects.order_by("pk"):
+        last = min(last_finished, contract.terminated_on) if contract.terminated_on else last_finished
+        first = contract.activated_on or contract.signed_on
+        done = Statement.objects.filter(contract=contract, kind=Statement.Kind.MONTHLY).values_list("year", "month")
+        for year, month in rules.months_to_close(first=first, last=last, closed=done):
+            closed.append(statement_close_month(contract=contract, year=year, month=month))
+    return closed
 
 
 @transaction.atomic

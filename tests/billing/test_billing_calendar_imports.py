@@ -57,10 +57,11 @@ def test_edits_in_the_calendar_are_used_and_kept_by_reseeding(contract):
     assert CalendarDay.objects.get(date=date(2025, 10, 15)).kind == "holiday"
 
 
-def test_monthly_close_is_scheduled_after_migrate():
+def test_the_close_is_scheduled_nightly_after_migrate():
+    """Daily, so a close missed on the 1st is made the next night (it catches up every month not yet closed)."""
     task = PeriodicTask.objects.get(task="billing.tasks.close_month_task")
     assert task.enabled
-    assert (task.crontab.day_of_month, task.crontab.hour, task.crontab.minute) == ("1", "2", "0")
+    assert (task.crontab.day_of_month, task.crontab.hour, task.crontab.minute) == ("*", "2", "0")
     assert str(task.crontab.timezone) == "Asia/Shanghai"
 
 

@@ -212,4 +212,5 @@ def test_close_month_command_and_task(contract, months, set_outcome, capsys):
     assert Statement.objects.count() == 1
     assert close_month_task.delay(2025, 8).get() == []  # before the contract was signed
     with time_machine.travel(datetime(2025, 12, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
-        assert close_month_task.delay().get() == ["JS-202511-0524-01"]  # the previous month
+        # every finished month not yet closed: September (signing month) and November
+        assert close_month_task.delay().get() == ["JS-202509-0524-01", "JS-202511-0524-01"]
