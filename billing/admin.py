@@ -430,7 +430,17 @@ class PrepaymentAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
 
 @admin.register(PerformanceBond)
 class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
-    list_display = ["contract", "amount", "form", "received_on", "accepted_on", "refund_due_on", "refunded_on"]
+    list_display = [
+        "contract",
+        "amount",
+        "form",
+        "received_on",
+        "accepted_on",
+        "refund_due_on",
+        "refunded_on",
+        "reminder_sent_on",
+        "reminder_error",
+    ]
     fields = [
         "contract",
         "amount",
@@ -442,8 +452,9 @@ class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
         "refund_due_on",
         "refunded_on",
         "reminder_sent_on",
+        "reminder_error",
     ]
-    readonly_fields = ["amount", "accepted_on", "refund_due_on", "reminder_sent_on"]
+    readonly_fields = ["amount", "accepted_on", "refund_due_on", "reminder_sent_on", "reminder_error"]
 
     @admin.display(description=_("验收合格日期"))
     def accepted_on(self, obj):

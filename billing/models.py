@@ -416,6 +416,7 @@ class PerformanceBond(models.Model):
     received_on = models.DateField(_("收到日期"), null=True, blank=True)
     refunded_on = models.DateField(_("退还日期"), null=True, blank=True)
     reminder_sent_on = models.DateField(_("提醒发送日期"), null=True, blank=True)
+    reminder_error = models.CharField(_("提醒失败原因"), max_length=500, blank=True)
     history = HistoricalRecords()
 
     class Meta:

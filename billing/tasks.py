@@ -6,7 +6,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from sms_contract.celery import RETRY
+from sms_contract.celery import RETRY, TryAgain
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,12 @@ def close_month_task(year: int | None = None, month: int | None = None, contract
 
 @shared_task(name="billing.tasks.bond_refund_reminder_task", **RETRY)
 def bond_refund_reminder_task(today_iso: str | None = None) -> int:
-    """E-mail the finance group (and log) when a bond's refund date is within BOND_REMINDER_DAYS."""
+    """E-mail the finance group (and log) when a bond's refund date is within BOND_REMINDER_DAYS; retried with
+    back-off while a reminder could not be delivered."""
     from billing.services.reminders import bond_refund_remind
 
     today = date.fromisoformat(today_iso) if today_iso else timezone.localdate()
-    return bond_refund_remind(today=today, within_days=BOND_REMINDER_DAYS)
+    sent, unsent = bond_refund_remind(today=today, within_days=BOND_REMINDER_DAYS)
+    if unsent:
+        raise TryAgain(f"{unsent} bond refund reminder(s) not delivered (admin: 履约保证金)")
+    return sent

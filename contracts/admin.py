@@ -225,9 +225,50 @@ class FormalNoticeAdmin(SimpleHistoryAdmin):
 
 @admin.register(DeadlineReminder)
 class DeadlineReminderAdmin(admin.ModelAdmin):
-    list_display = ["sent_at", "contract", "kind", "deadline", "days_before", "recipients"]
-    list_filter = ["kind"]
-    readonly_fields = ["contract", "kind", "deadline", "days_before", "recipients", "sent_at"]
+    """Reminders and whether they arrived: 发送失败 rows say why (no recipient, the mail server refused) and are
+    retried by the daily run; 立即重发 tries the selected ones now."""
+
+    list_display = [
+        "created_at",
+        "contract",
+        "kind",
+        "deadline",
+        "days_before",
+        "status",
+        "sent_at",
+        "attempts",
+        "last_error",
+    ]
+    list_display_links = ["created_at", "contract"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [
+        "contract",
+        "kind",
+        "deadline",
+        "days_before",
+        "message",
+        "status",
+        "recipients",
+        "created_at",
+        "attempts",
+        "last_attempt_at",
+        "last_error",
+        "sent_at",
+    ]
+    actions = ["resend_now"]
+
+    @admin.action(description="立即重发所选提醒", permissions=["view"])
+    def resend_now(self, request, queryset):
+        from django.contrib import messages
+        from django.utils import timezone
+
+        from contracts.services import deadline_reminder_deliver
+
+        rows = list(queryset.exclude(status=DeadlineReminder.Status.SENT))
+        today = timezone.localdate()
+        done = sum(deadline_reminder_deliver(reminder_id=r.pk, today=today) for r in rows)
+        level = messages.SUCCESS if done == len(rows) else messages.WARNING
+        self.message_user(request, f"已发送 {done} 条，{len(rows) - done} 条仍未送出（见失败原因）。", level)
 
     def has_add_permission(self, request):
         return False

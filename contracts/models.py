@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -244,7 +245,8 @@ class FormalNotice(models.Model):
 
 
 class DeadlineReminder(models.Model):
-    """A reminder e-mail sent before a deadline, recorded so that each is sent once."""
+    """A reminder e-mail before a deadline, one per deadline and offset. It counts as sent only once the mail
+    server took it (`sent_at`); until then it is retried, and the admin shows why it failed (`last_error`)."""
 
     class Kind(models.TextChoices):
         RENEWAL_DECISION = "renewal_decision", _("续展决定截止日")
@@ -252,17 +254,28 @@ class DeadlineReminder(models.Model):
         BOND_REFUND = "bond_refund", _("履约保证金退还日")
         SERVICE_END = "service_end", _("服务期届满日")
 
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("合同"))
     kind = models.CharField(_("期限类型"), max_length=20, choices=Kind.choices)
     deadline = models.DateField(_("期限"))
     days_before = models.PositiveIntegerField(_("提前天数"))
+    message = models.CharField(_("内容"), max_length=300, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     recipients = models.TextField(_("收件人"), blank=True)
-    sent_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("发送尝试次数"), default=0)
+    last_attempt_at = models.DateTimeField(_("最近尝试时间"), null=True, blank=True)
+    last_error = models.CharField(_("失败原因"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("期限提醒")
         verbose_name_plural = _("期限提醒")
-        ordering = ["-sent_at"]
+        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["contract", "kind", "deadline", "days_before"], name="deadlinereminder_once"

@@ -1,6 +1,7 @@
 """Writes about contracts."""
 
 import json
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,8 @@ from contracts.models import Contract, FormalNotice, Party
 from contracts.scheme import validate_scheme
 from sms_contract.exceptions import ApplicationError
 from sms_contract.money import yuan_to_fen
+
+logger = logging.getLogger("contracts.reminders")
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 SEED_CONTRACT_NUMBER = "JSZC-320300-HWZX-D2025-0524"
@@ -136,15 +139,16 @@ def _recipients(contract: Contract, kind: str) -> list[str]:
     return sorted({u.email for u in users if u.pk in members or all(g.name != "carrier_staff" for g in u.groups.all())})
 
 
-def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str, ...]) -> list:
-    """E-mail each due reminder once (recorded in `DeadlineReminder`); returns the reminders sent."""
-    from django.core.mail import send_mail
-    from django.db import IntegrityError
+def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str, ...]) -> tuple[list, list]:
+    """E-mail each due reminder until it is delivered (one `DeadlineReminder` per deadline and offset).
 
+    A reminder counts as sent only once the mail server took it. One with nobody to send it to, or refused by the
+    server, stays unsent with the reason (admin: 合同 → 期限提醒, 发送失败) and is tried again by the next run
+    (the task retries within minutes, beat runs it daily). Returns (delivered now, still undelivered)."""
     from contracts.models import DeadlineReminder
     from contracts.rules import reminder_offset_due
 
-    sent = []
+    delivered, undelivered = [], []
     for contract in Contract.objects.filter(terminated_on=None).select_related("supplier"):
         for kind, deadline, what in _deadlines(contract, today):
             if kind not in kinds:
@@ -152,22 +156,59 @@ def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str
             offset = reminder_offset_due(deadline, today, offsets)
             if offset is None:
                 continue
-            recipients = _recipients(contract, kind)
-            try:
-                with transaction.atomic():
-                    reminder = DeadlineReminder.objects.create(
-                        contract=contract,
-                        kind=kind,
-                        deadline=deadline,
-                        days_before=offset,
-                        recipients=", ".join(recipients),
-                    )
-            except IntegrityError:
-                continue  # already sent for this deadline and offset
-            label, days_left = reminder.get_kind_display(), (deadline - today).days
-            subject = f"【期限提醒】{contract.number} {label}：{deadline.isoformat()}（剩 {days_left} 天）"
-            body = f"合同 {contract.number}（{contract.name}）\n{label}：{deadline.isoformat()}\n{what}\n"
-            if recipients:
-                send_mail(subject, body, None, recipients)
-            sent.append(reminder)
-    return sent
+            reminder, _ = DeadlineReminder.objects.get_or_create(
+                contract=contract, kind=kind, deadline=deadline, days_before=offset, defaults={"message": what[:300]}
+            )
+            if reminder.status == DeadlineReminder.Status.SENT:
+                continue
+            if deadline_reminder_deliver(reminder_id=reminder.pk, today=today):
+                delivered.append(reminder)
+            else:
+                undelivered.append(reminder)
+    return delivered, undelivered
+
+
+@transaction.atomic
+def deadline_reminder_deliver(*, reminder_id: int, today) -> bool:
+    """Send one reminder now; record it as sent only if the mail server took it, else record why not.
+    The row stays locked while sending, so two runs at once (a redelivered task) never mail it twice."""
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    from contracts.models import DeadlineReminder
+
+    reminder = (
+        DeadlineReminder.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("contract")
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None or reminder.status == DeadlineReminder.Status.SENT:
+        return False
+    contract = reminder.contract
+    recipients = _recipients(contract, reminder.kind)
+    reminder.attempts += 1
+    reminder.last_attempt_at = timezone.now()
+    reminder.recipients = ", ".join(recipients)
+    fields = ["attempts", "last_attempt_at", "recipients", "status", "last_error", "sent_at"]
+    if not recipients:
+        groups = "、".join(REMINDER_RECIPIENT_GROUPS[reminder.kind])
+        reminder.status = DeadlineReminder.Status.FAILED
+        reminder.last_error = f"没有收件人：{groups} 组中没有填写电子邮箱的在职用户。"
+        reminder.save(update_fields=fields)
+        logger.warning("reminder %s (%s %s): nobody to send it to", reminder.pk, contract.number, reminder.kind)
+        return False
+    label, days_left = reminder.get_kind_display(), (reminder.deadline - today).days
+    subject = f"【期限提醒】{contract.number} {label}：{reminder.deadline.isoformat()}（剩 {days_left} 天）"
+    body = f"合同 {contract.number}（{contract.name}）\n{label}：{reminder.deadline.isoformat()}\n{reminder.message}\n"
+    try:
+        send_mail(subject, body, None, recipients)
+    except OSError as exc:  # smtplib's errors are OSErrors, as are refused and timed-out connections
+        reminder.status = DeadlineReminder.Status.FAILED
+        reminder.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        reminder.save(update_fields=fields)
+        logger.warning("reminder %s (%s %s): the mail server refused it: %s", reminder.pk, contract.number, label, exc)
+        return False
+    reminder.status, reminder.last_error, reminder.sent_at = DeadlineReminder.Status.SENT, "", timezone.now()
+    reminder.save(update_fields=fields)
+    return True

@@ -89,3 +89,37 @@ def api_as():
         return c
 
     return _as
+
+
+@pytest.fixture
+def refusing_smtp(settings):
+    """A real SMTP server on loopback that refuses every message (550 at MAIL FROM); the settings point at it."""
+    import socketserver
+    import threading
+
+    class Refuse(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 refusing.test ESMTP\r\n")
+            for line in self.rfile:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    self.wfile.write(b"250 refusing.test\r\n")
+                elif verb == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                elif verb == b"RSET" or verb == b"NOOP":
+                    self.wfile.write(b"250 ok\r\n")
+                else:
+                    self.wfile.write(b"550 5.7.1 relaying denied\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Refuse)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.server_address[1]
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.shutdown()
+    server.server_close()

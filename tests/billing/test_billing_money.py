@@ -126,3 +126,32 @@ def test_bond_refund_date_and_reminder(contract, make_user):
     assert mail.outbox[0].to == ["fin@example.org"]
     assert bond_refund_reminder_task.delay("2026-11-02").get() == 0  # once only
     assert PerformanceBond.objects.get().reminder_sent_on == date(2026, 11, 1)
+
+
+def test_bond_refund_reminder_counts_only_once_delivered(contract, make_user, refusing_smtp, settings):
+    """With the mail server refusing or nobody in finance to mail, the bond is not marked reminded: the reason is
+    on the bond (admin) and the next run sends it."""
+    from sms_contract.celery import TryAgain
+
+    bond_record(contract=contract, form="guarantee", received_on=date(2025, 8, 30), issuer="某银行")
+    contract.accepted_on = date(2025, 11, 30)
+    contract.save()
+    with pytest.raises(TryAgain):
+        bond_refund_reminder_task("2026-11-01")  # nobody to mail
+    bond = PerformanceBond.objects.get()
+    assert bond.reminder_sent_on is None and "没有收件人" in bond.reminder_error
+
+    finance = make_user("finance", "fin3")
+    finance.email = "fin@example.org"
+    finance.save()
+    with pytest.raises(TryAgain):
+        bond_refund_reminder_task("2026-11-01")  # the server refuses
+    bond.refresh_from_db()
+    assert bond.reminder_sent_on is None and "relaying denied" in bond.reminder_error
+    assert mail.outbox == []
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert bond_refund_reminder_task("2026-11-02") == 1
+    bond.refresh_from_db()
+    assert (bond.reminder_sent_on, bond.reminder_error) == (date(2026, 11, 2), "")
+    assert mail.outbox[0].to == ["fin@example.org"]

@@ -98,3 +98,61 @@ def test_the_daily_beat_entry_exists_after_migrate():
 
     ensure_reminder_schedule(CrontabSchedule, PeriodicTask)  # idempotent
     assert PeriodicTask.objects.filter(task=REMINDER_TASK).count() == 1
+
+
+@pytest.fixture
+def police_with_email(activated, make_user, settings):
+    settings.CONTRACTS_REMINDER_KINDS = ["renewal_decision"]
+    police = make_user("police_staff", "p1", party=activated.purchaser)
+    police.email = "police@example.cn"
+    police.save()
+    return police
+
+
+@pytest.mark.django_db
+def test_a_reminder_the_mail_server_refused_is_not_recorded_as_sent_and_goes_out_later(
+    police_with_email, refusing_smtp, settings
+):
+    from contracts.models import DeadlineReminder
+    from contracts.tasks import deadline_reminders_task
+    from sms_contract.celery import TryAgain
+
+    with pytest.raises(TryAgain):  # the worker retries it with back-off
+        deadline_reminders_task("2026-05-17")
+    reminder = DeadlineReminder.objects.get()
+    assert (reminder.status, reminder.sent_at, reminder.attempts) == ("failed", None, 1)
+    assert "relaying denied" in reminder.last_error
+    assert mail.outbox == []
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the mail server is fixed
+    assert deadline_reminders_task("2026-05-18") == 1
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts, reminder.last_error) == ("sent", 2, "")
+    assert reminder.sent_at is not None and reminder.recipients == "police@example.cn"
+    assert len(mail.outbox) == 1 and "（剩 29 天）" in mail.outbox[0].subject
+    assert deadline_reminders_task("2026-05-19") == 0  # delivered: never again
+
+
+@pytest.mark.django_db
+def test_a_reminder_with_nobody_to_send_it_to_is_a_visible_failure(activated, make_user, settings, admin_client):
+    from contracts.models import DeadlineReminder
+    from contracts.tasks import deadline_reminders_task
+    from sms_contract.celery import TryAgain
+
+    settings.CONTRACTS_REMINDER_KINDS = ["renewal_decision"]
+    police = make_user("police_staff", "p1", party=activated.purchaser)  # no e-mail address
+    with pytest.raises(TryAgain):
+        deadline_reminders_task("2026-05-17")
+    reminder = DeadlineReminder.objects.get()
+    assert reminder.status == "failed" and reminder.sent_at is None
+    page = admin_client.get("/admin/contracts/deadlinereminder/?status__exact=failed").content.decode()
+    assert "发送失败" in page and "没有收件人" in page
+
+    police.email = "police@example.cn"
+    police.save()
+    response = admin_client.post(
+        "/admin/contracts/deadlinereminder/", {"action": "resend_now", "_selected_action": [reminder.pk]}
+    )
+    assert response.status_code == 302
+    reminder.refresh_from_db()
+    assert reminder.status == "sent" and mail.outbox[0].to == ["police@example.cn"]
