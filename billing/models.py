@@ -7,6 +7,7 @@ Money is integer fen (`*_fen`). Carrier Msg_Ids are unsigned 64-bit; they are st
 
 from django.conf import settings
 from django.db import models
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -197,6 +198,11 @@ class CarrierBillRecord(models.Model):
         return f"{self.bill_id}#{self.row}"
 
 
+def statement_pdf_path(statement: "Statement", filename: str) -> str:
+    """media/statements/<contract number>/<statement number>.pdf (the volume the backups include)."""
+    return f"statements/{slugify(statement.contract.number)}/{statement.number}.pdf"
+
+
 class Statement(models.Model):
     """The monthly settlement sheet (结算单). Issued statements never change; a correction is a separate
     adjustment statement (`sequence` 2, 3…) with its own number."""
@@ -265,6 +271,9 @@ class Statement(models.Model):
         verbose_name=_("开具人"),
     )
     issued_at = models.DateTimeField(_("开具时间"), null=True, blank=True)
+    # The document both parties sign: rendered once when the statement is issued and served ever after.
+    pdf_file = models.FileField(_("开具时存档的 PDF"), upload_to=statement_pdf_path, blank=True, max_length=200)
+    pdf_sha256 = models.CharField(_("PDF 的 SHA-256"), max_length=64, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -15,6 +15,12 @@ hypothesis_settings.register_profile("project", deadline=None, suppress_health_c
 hypothesis_settings.load_profile("project")
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Uploaded bills and stored statement PDFs go to the test's own folder, never the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def contract(db):
     """The seed contract, loaded from its data file."""

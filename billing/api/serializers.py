@@ -28,6 +28,9 @@ class StatementOutputSerializer(serializers.Serializer):
     cumulative_payable = FenAsYuanField(source="cumulative_payable_fen")
     contract_remaining = FenAsYuanField(source="contract_remaining_fen")
     due_date = serializers.DateField(source="due_on")
+    pdf_sha256 = serializers.CharField(
+        allow_blank=True, help_text="SHA-256 of the PDF stored when the statement was issued; empty before that."
+    )
 
     def get_unit_price(self, obj) -> str:
         return unit_price_text(obj.unit_price)

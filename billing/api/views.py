@@ -44,13 +44,20 @@ class StatementDetailApi(APIView):
 
 
 class StatementPdfApi(APIView):
+    """The settlement sheet. Issued: the very file stored at issue (its SHA-256 in `X-Content-SHA256` and the
+    ETag, the same as on the statement); draft or approved: rendered from the current figures."""
+
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, contract_number: str, period: str):
-        from billing.documents import statement_pdf
+        from billing.documents import statement_pdf_for_download
 
         statement = _statement_for(request, contract_number, period)
-        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        pdf, sha256 = statement_pdf_for_download(statement)
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
+        response["X-Content-SHA256"] = sha256
+        if statement.pdf_sha256:
+            response["ETag"] = f'"{sha256}"'
         return response
 
 

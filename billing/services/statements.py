@@ -1,9 +1,11 @@
 """Monthly statements: close a month (idempotent for drafts), approve, issue, adjust."""
 
+import hashlib
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -142,10 +144,43 @@ def statement_issue(*, statement: Statement, user, now: datetime | None = None) 
     statement.state = Statement.State.PAID if statement.net_due_fen <= 0 else Statement.State.ISSUED
     statement.issued_by, statement.issued_at = user, now or timezone.now()
     statement.save(update_fields=["state", "issued_by", "issued_at"])
+    statement_pdf_store(statement=statement)
     if statement.assessment_id is not None:
         assessment_lock(assessment_id=statement.assessment_id)
     payment_credits_apply(contract=statement.contract)
     statement.refresh_from_db()
+    return statement
+
+
+ISSUED_STATES = FROZEN_STATES[1:]
+
+
+class StoredPdfCorrupt(ApplicationError):
+    """The stored PDF of an issued statement no longer matches the SHA-256 recorded when it was issued."""
+
+    def __init__(self, statement: Statement):
+        super().__init__(
+            "pdf_checksum_mismatch",
+            f"结算单 {statement.number} 的存档 PDF 与开具时记录的 SHA-256 不符，请联系管理员从备份恢复。",
+            status_code=500,
+        )
+
+
+@transaction.atomic
+def statement_pdf_store(*, statement: Statement) -> Statement:
+    """Render the issued statement's PDF once and keep it in media storage with its SHA-256: the document both
+    parties sign, served ever after (billing.documents.statement_pdf_for_download). Does nothing if stored."""
+    from billing.documents import statement_pdf
+
+    statement = Statement.objects.select_for_update().select_related("contract").get(pk=statement.pk)
+    if statement.pdf_file:
+        return statement
+    if statement.state not in ISSUED_STATES:
+        raise ApplicationError("bad_state", "只有已开具的结算单存档 PDF；草稿每次按当前数据生成。")
+    pdf = statement_pdf(statement)
+    statement.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    statement.pdf_file.save(f"{statement.number}.pdf", ContentFile(pdf), save=False)
+    statement.save(update_fields=["pdf_file", "pdf_sha256"])
     return statement
 
 
