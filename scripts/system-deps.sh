@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the project needs are present. Installs them when run as
 # root with apt-get; otherwise stops with a message that names exactly what to install.
-#   scripts/system-deps.sh            # WeasyPrint's libraries and a CJK font (needed to run)
+#   scripts/system-deps.sh            # WeasyPrint's libraries, a CJK font, pg_dump/pg_restore (backups)
 #   scripts/system-deps.sh --browser  # also Chromium and its driver (browser tests)
 set -euo pipefail
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei)
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei postgresql-client)
 if [ "${1:-}" = "--browser" ]; then pkgs+=(chromium chromium-driver); fi
 missing=()
 for p in "${pkgs[@]}"; do

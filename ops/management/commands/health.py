@@ -1,0 +1,42 @@
+"""manage.py health beat|backup: the compose health checks of the services that answer no HTTP."""
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ops.backups import TZ, backup_list
+
+
+class Command(BaseCommand):
+    help = (
+        "Exit 0 when the service is healthy. beat: its heartbeat file (CELERY_BEAT_HEARTBEAT_FILE) was touched "
+        "within --max-age seconds (default 60). backup: the newest complete backup is younger than --max-age "
+        "seconds (default 26 h)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("service", choices=["beat", "backup"])
+        parser.add_argument("--max-age", type=int, default=None, help="seconds")
+
+    def handle(self, *args, service, max_age=None, **options):
+        if service == "beat":
+            limit = max_age or 60
+            try:
+                age = time.time() - Path(settings.CELERY_BEAT_HEARTBEAT_FILE).stat().st_mtime
+            except FileNotFoundError:
+                raise CommandError(f"beat: no heartbeat file {settings.CELERY_BEAT_HEARTBEAT_FILE}") from None
+            if age > limit:
+                raise CommandError(f"beat: last tick {age:.0f} s ago (limit {limit} s)")
+            self.stdout.write(f"beat: last tick {age:.0f} s ago")
+            return
+        limit = max_age or 26 * 3600
+        backups = backup_list(Path(settings.BACKUP_DIR)) if Path(settings.BACKUP_DIR).exists() else []
+        if not backups:
+            raise CommandError(f"backup: no complete backup in {settings.BACKUP_DIR}")
+        age = (datetime.now(TZ) - backups[-1].taken_at).total_seconds()
+        if age > limit:
+            raise CommandError(f"backup: newest is {backups[-1].path.name}, {age / 3600:.1f} h old (limit {limit} s)")
+        self.stdout.write(f"backup: newest is {backups[-1].path.name}")
