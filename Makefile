@@ -52,6 +52,10 @@ lock: ## Regenerate the lock files from pyproject.toml (keeps current pins; UPGR
 	  -o requirements/dev.txt
 	$(BIN)/python scripts/lock_check.py
 
+smoke: install ## Run every docker-compose.yml service natively and check them (needs PostgreSQL; see the script)
+	@scripts/system-deps.sh --deploy
+	$(BIN)/python scripts/compose_smoke.py
+
 bench: install ## Run every benchmark in bench/ (long; see docs/benchmarks.md)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
