@@ -7,7 +7,8 @@ in compose's order (`depends_on`: healthy / completed successfully). Then:
 - every healthcheck command of every service passes (run as written in the file);
 - beat fires entries and the worker runs them: the nightly close (its crontab set to every minute for the run)
   closes every finished month since the contract was signed, with the right figures for a month with traffic;
-  the SLA sweep and the outbox relay run too;
+  the SLA sweep, the deadline reminders (mailed to a sink run here, recorded once it took them) and the outbox
+  relay run too;
 - through the proxy: HTTP → HTTPS, HSTS, hashed static files, an unknown host refused, mobile numbers masked in
   gunicorn's access log; `check --deploy` is clean; the broker and the cache sit in their own Redis databases,
   behind a password and a memory limit;
@@ -20,7 +21,7 @@ first; PostgreSQL is the server at SMOKE_PG_ADMIN_URL, where a role and database
 
 Settings (environment, all optional):
   SMOKE_PORT_BASE        first of eight consecutive ports (default 19300): web, redis, proxy http, proxy https,
-                         sender metrics, sim node 1, sim node 2, a closed SMTP port
+                         sender metrics, sim node 1, sim node 2, the mail server (a sink run here)
   SMOKE_WEB_PORT, SMOKE_REDIS_PORT, SMOKE_HTTP_PORT, SMOKE_HTTPS_PORT, SMOKE_SENDER_PORT, SMOKE_SIM1_PORT,
   SMOKE_SIM2_PORT, SMOKE_SMTP_PORT    one port each instead
   SMOKE_PG_ADMIN_URL     a superuser connection (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -93,7 +94,8 @@ def write_env_file(tmp: Path, port: dict[str, int], pg: dict) -> Path:
         "REDIS_PASSWORD": secrets.token_hex(16),
         "REDIS_PORT": str(port["REDIS"]),
         "REDIS_MAXMEMORY": "64mb",
-        "EMAIL_URL": f"smtp://127.0.0.1:{port['SMTP']}",  # nothing listens: a mail attempt fails and is retried
+        "EMAIL_URL": f"smtp://127.0.0.1:{port['SMTP']}",  # MailSink below
+        "CONTRACTS_REMINDER_DAYS": "60,30,7,1",  # some deadline is always within 60 days: a reminder is due
         "WEB_PORT": str(port["WEB"]),
         "SENDER_METRICS_PORT": str(port["SENDER"]),
         "SIM_NODE1_PORT": str(port["SIM1"]),
@@ -401,6 +403,7 @@ SETUP = """
 from datetime import date, datetime
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from billing.schedule import CLOSE_MONTH_TASK
+from contracts.tasks import REMINDER_TASK
 from contracts.models import Contract
 from gateway.models import CarrierNode, DailyCount
 contract = Contract.objects.get()
@@ -411,8 +414,17 @@ DailyCount.objects.create(contract=contract, day=date({y}, {m}, 2), accepted_mes
                           delivered_messages=1234, delivered_units=1234)
 every_minute, _ = CrontabSchedule.objects.get_or_create(minute="*", hour="*", day_of_month="*", month_of_year="*",
                                                         day_of_week="*", timezone="Asia/Shanghai")
-PeriodicTask.objects.filter(task=CLOSE_MONTH_TASK).update(crontab=every_minute)
+PeriodicTask.objects.filter(task__in=[CLOSE_MONTH_TASK, REMINDER_TASK]).update(crontab=every_minute)
+from django.contrib.auth.models import Group, User
+police = User.objects.create_user("smoke-police", email="police@smoke.test", is_staff=True)
+police.groups.add(Group.objects.get(name="police_staff"))
 print("contract", contract.number, contract.signed_on)
+"""
+
+REMINDERS = """
+from contracts.models import DeadlineReminder
+for r in DeadlineReminder.objects.all():
+    print("reminder", r.kind, r.status, r.recipients or "-")
 """
 
 STATEMENTS = """
@@ -430,11 +442,46 @@ def finished_months(since: date, today: date) -> list[tuple[int, int]]:
     return months
 
 
+class MailSink:
+    """A mail server on loopback that accepts every message and keeps it (the reminders' EMAIL_URL)."""
+
+    def __init__(self, port: int):
+        import socketserver
+        import threading
+
+        self.messages: list[bytes] = []
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 go on\r\n")
+                        body = b"".join(iter(self.rfile.readline, b".\r\n"))
+                        sink.messages.append(body)
+                        self.wfile.write(b"250 kept\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def curl(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["curl", "-sS", "-k", "--max-time", "15", *args], capture_output=True, text=True)
 
 
-def checks(stack: Stack, port: dict[str, int], contract_signed: date) -> list[str]:
+def checks(stack: Stack, port: dict[str, int], contract_signed: date, mail: MailSink) -> list[str]:
     failures = []
 
     def check(ok: bool, what: str) -> None:
@@ -456,7 +503,8 @@ def checks(stack: Stack, port: dict[str, int], contract_signed: date) -> list[st
         out = stack.run("web", ["python", "manage.py", "shell", "-c", STATEMENTS])
         rows = [line.split()[1:] for line in out.split("\n") if line.startswith("statement ")]
         worker_log = (stack.logs / "worker.log").read_text(errors="replace")
-        ran = all(task in worker_log for task in ("outbox_relay_task", "sla_check_task", "close_month_task"))
+        tasks = ("outbox_relay_task", "sla_check_task", "close_month_task", "deadline_reminders_task")
+        ran = all(task in worker_log for task in tasks) and mail.messages
         if len(rows) >= len(expected) and ran:
             break
         time.sleep(5)
@@ -481,6 +529,15 @@ def checks(stack: Stack, port: dict[str, int], contract_signed: date) -> list[st
         re.search(r"Task ops\.tasks\.outbox_relay_task\[[^\]]+\] succeeded", worker_log) is not None,
         "the worker ran the outbox relay from beat",
     )
+
+    reminders = stack.run("web", ["python", "manage.py", "shell", "-c", REMINDERS])
+    reminders = [line.split()[1:] for line in reminders.split("\n") if line.startswith("reminder ")]
+    check(
+        bool(reminders) and all(r[1] == "sent" and "police@smoke.test" in r[2] for r in reminders),
+        f"beat's reminders ran and were recorded as sent once the mail server took them: {reminders}",
+    )
+    subjects = [m for m in mail.messages if "police@smoke.test" in m.decode(errors="replace")]
+    check(len(subjects) == len(reminders), f"the mail server received {len(mail.messages)} reminder(s)")
 
     # the front door
     https = f"https://{SITE_HOST}:{port['HTTPS']}"
@@ -556,6 +613,7 @@ def main() -> int:
     compose_config(env_file, "--quiet")  # the validation CI asks for
     services = config["services"]
     stack = Stack(config, tmp, pg)
+    mail = MailSink(port["SMTP"])
     order = start_order(services)
     log("compose order: " + " → ".join(order))
     failures: list[str] = []
@@ -596,12 +654,13 @@ def main() -> int:
         for name in order:
             if name != "migrate":
                 stack.wait_healthy(name)
-        failures = checks(stack, port, signed)
+        failures = checks(stack, port, signed, mail)
     except SmokeFailure as exc:
         failures.append(str(exc))
         log(f"FAIL {exc}")
     finally:
         stack.stop()
+        mail.close()
         drop_postgres(stack)
     if failures:
         log(f"{len(failures)} check(s) failed; logs kept in {tmp / 'logs'}")
