@@ -44,6 +44,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import django
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -562,6 +563,10 @@ def checks(stack: Stack, port: dict[str, int], contract_signed: date, mail: Mail
             " 200" in got.stdout.split("\n", 1)[0] and "content-encoding: gzip" in got.stdout.lower(),
             "the stylesheet is served, compressed, with DEBUG off",
         )
+    big = "/static/admin/js/vendor/jquery/jquery.js"  # larger than nginx's memory buffers
+    size = (Path(django.__file__).parent / "contrib/admin/static/admin/js/vendor/jquery/jquery.js").stat().st_size
+    got = curl(*resolve, "-o", "/dev/null", "-w", "%{http_code} %{size_download}", https + big)
+    check(got.stdout == f"200 {size}", f"a large static file passes the proxy whole ({got.stdout}, {size} bytes)")
     stranger = curl("--resolve", f"other.test:{port['HTTPS']}:127.0.0.1", f"https://other.test:{port['HTTPS']}/")
     check(stranger.returncode != 0 and stranger.stdout == "", "an unknown host name gets no answer")
     curl(*resolve, "-o", "/dev/null", f"{https}/api/v1/optouts/{MOBILE}/")
@@ -606,6 +611,7 @@ def main() -> int:
     port = ports()
     pg = pg_admin_from_env()
     tmp = Path(tempfile.mkdtemp(prefix="compose-smoke-"))
+    tmp.chmod(0o755)  # nginx's workers drop root (user nobody) and buffer large answers in files under it
     log(f"working in {tmp}; ports {port}")
     subprocess.run([str(ROOT / "scripts" / "self-signed-cert.sh"), SITE_HOST, str(tmp / "certs")], check=True)
     env_file = write_env_file(tmp, port, pg)
