@@ -135,14 +135,14 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 # WhiteNoise serves what `collectstatic` gathered (the image runs it at build time): file names carry a content
-# hash and are cached for a year, with gzip copies. With DEBUG on, templates get the plain names and WhiteNoise
-# reads the app folders directly, so `make run` needs no collectstatic.
+# hash and are cached for a year, with gzip and brotli copies. With DEBUG on, templates get the plain names and
+# WhiteNoise reads the app folders directly, so `make run` needs no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Redis, cache, Celery (docs/operations.md "Jobs"; docs/adr/0060) -----------------------------------
+# --- Redis, cache, Celery (docs/operations.md "Jobs"; docs/adr/0061) -----------------------------------
 # REDIS_URL: the cache, the node rate-limit counters and the sender wake-ups. The Celery broker gets its own
 # Redis database (CELERY_BROKER_URL; compose uses /0 for the cache and /1 for the broker): clearing the cache
 # flushes its whole database and must never take queued tasks with it (`check --deploy` warns).
@@ -151,6 +151,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # Nothing reads task results, so by default there is no result backend (a call never waits on one).
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND is None else 86_400  # no daily cleanup of nothing
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

@@ -78,7 +78,8 @@ def test_a_terminated_contract_is_closed_up_to_its_last_month(contract, gateway_
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # leaves the database as the browser tests expect
+# Serialized rollback: this runs before the browser tests, which expect the database as migrated.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_simultaneous_first_closes_give_one_statement_and_no_failed_task(
     contract, gateway_days, set_outcome, monkeypatch
 ):

@@ -84,7 +84,7 @@ def scratch_database():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # leaves the database as the browser tests expect
+@pytest.mark.django_db(transaction=True)  # pg_dump must see committed rows
 def test_backup_restores_into_a_fresh_database_with_the_same_rows_and_files(
     contract, make_user, settings, tmp_path, scratch_database
 ):
@@ -130,7 +130,7 @@ def test_backup_restores_into_a_fresh_database_with_the_same_rows_and_files(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # leaves the database as the browser tests expect
+@pytest.mark.django_db(transaction=True)  # pg_dump must see committed rows
 def test_a_damaged_backup_is_refused(contract, tmp_path, scratch_database):
     _postgres()
     call_command("backup", dir=tmp_path / "backups")
