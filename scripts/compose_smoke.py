@@ -504,8 +504,10 @@ def checks(stack: Stack, port: dict[str, int], contract_signed: date, mail: Mail
         out = stack.run("web", ["python", "manage.py", "shell", "-c", STATEMENTS])
         rows = [line.split()[1:] for line in out.split("\n") if line.startswith("statement ")]
         worker_log = (stack.logs / "worker.log").read_text(errors="replace")
+        # wait for each task to have finished, not merely been received (a received SLA sweep is not a run one)
         tasks = ("outbox_relay_task", "sla_check_task", "close_month_task", "deadline_reminders_task")
-        ran = all(task in worker_log for task in tasks) and mail.messages
+        ran = all(re.search(rf"Task [\w.]+\.{task}\[[^\]]+\] succeeded", worker_log) for task in tasks)
+        ran = ran and mail.messages
         if len(rows) >= len(expected) and ran:
             break
         time.sleep(5)
