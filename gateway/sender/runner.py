@@ -21,6 +21,7 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -36,6 +37,7 @@ from django.utils import timezone
 
 from gateway import metrics
 from gateway.cmpp import (
+    Backoff,
     CmppError,
     DeliverMO,
     DeliverReport,
@@ -51,6 +53,8 @@ from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
+
+LOGIN_BACKOFF = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,9 @@ class Sender:
                 self._health_changed(node, policy.on_disconnected(node.health, self._now(), f"login failed: {exc}"))
                 with contextlib.suppress(Exception):
                     await session.close()
-                delay = min(30.0, 0.5 * 2**attempt)
+                # Jittered and capped: a node that comes back is used within seconds, and several senders
+                # do not knock in step. A refused login keeps its Status in the reason (wrong password != outage).
+                delay = LOGIN_BACKOFF.delay(attempt, random.random())
                 attempt += 1
                 log.warning("node %s: %s; retrying in %.1f s", node.spec.name, exc, delay)
                 with contextlib.suppress(TimeoutError):
