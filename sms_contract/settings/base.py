@@ -282,7 +282,11 @@ ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5
 
 # --- The sender (gateway: `manage.py runsender`) ----------------------------------
 GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
-GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=120)
+# Leases on claimed messages, renewed every 3 s while the sender lives: a dead sender's work is free again
+# within this many seconds (on the same host its journal is replayed sooner, see docs/adr/0040).
+GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=12)
+# The local journal of claims and SUBMIT_RESPs (one file per sender; must survive a sender restart).
+GATEWAY_SENDER_JOURNAL_DIR = env.path("GATEWAY_SENDER_JOURNAL_DIR", default=str(BASE_DIR / "run" / "sender-journal"))
 GATEWAY_SENDER_POLL_SECONDS = env.float("GATEWAY_SENDER_POLL_SECONDS", default=1.0)
 GATEWAY_NODE_PROBATION_SECONDS = env.float("GATEWAY_NODE_PROBATION_SECONDS", default=10.0)
 GATEWAY_NODE_RAMP_SECONDS = env.float("GATEWAY_NODE_RAMP_SECONDS", default=30.0)
