@@ -38,3 +38,4 @@ urlpatterns = [
 ]
 
 handler403 = "portal.views.errors.forbidden"
+handler500 = "sms_contract.views.server_error"
