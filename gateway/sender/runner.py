@@ -76,6 +76,7 @@ class SenderSettings:
     flush_interval: float = 0.05
     capacity_factor: int = 4  # messages per node handed to its session: window * factor
     expire_every_seconds: float = 30.0
+    no_report_grace_seconds: float = 3600.0  # after validity: a submitted message without a report -> no_report
 
     @classmethod
     def from_django(cls, **overrides) -> SenderSettings:
@@ -91,6 +92,7 @@ class SenderSettings:
             "ambiguous_policy": settings.GATEWAY_AMBIGUOUS_POLICY,
             "report_grace_seconds": settings.GATEWAY_REPORT_MATCH_GRACE_SECONDS,
             "journal_dir": str(settings.GATEWAY_SENDER_JOURNAL_DIR),
+            "no_report_grace_seconds": settings.GATEWAY_NO_REPORT_GRACE_SECONDS,
         }
         values.update(overrides)
         return cls(**values)
@@ -330,6 +332,11 @@ class Sender:
             if now - last_expire > self.cfg.expire_every_seconds:
                 last_expire = now
                 self._background(self._db(store.messages_expire, now=timezone.now()))
+                self._background(
+                    self._db(
+                        store.messages_no_report, now=timezone.now(), grace_seconds=self.cfg.no_report_grace_seconds
+                    )
+                )
             if now - last_queue_stats > 5:
                 last_queue_stats = now
                 self._background(self._queue_gauges())

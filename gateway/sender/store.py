@@ -273,6 +273,33 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
     return result
 
 
+def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_000) -> int:
+    """Submitted messages whose validity ended more than `grace_seconds` ago without a (final) status report
+    become `no_report` (final) and are counted in `DailyCount.no_report_messages` on the day they were
+    submitted. A report arriving later still updates its segment but no longer changes the message."""
+    cutoff = now - timedelta(seconds=grace_seconds)
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=SUBMITTED, valid_until__lt=cutoff)
+            .order_by("valid_until")
+            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id")[:limit]
+        )
+        if not rows:
+            return 0
+        Message.objects.filter(id__in=[r[0] for r in rows], status=SUBMITTED).update(
+            status=Message.Status.NO_REPORT, finished_at=now
+        )
+        for _, contract_id, submitted_at, notice_type_id, node_id in rows:
+            counts[(contract_id, rules.counting_day(submitted_at or now), notice_type_id, node_id)][
+                "no_report_messages"
+            ] += 1
+        daily_counts_add(counts)
+    _log_lines([f"message {r[0]} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
+    return len(rows)
+
+
 def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
     """Mark queued messages past their validity `expired` (lease free or expired). Returns how many."""
     with transaction.atomic():
@@ -623,6 +650,7 @@ _COUNT_FIELDS = (
     "delivered_units",
     "failed_messages",
     "refused_segments",
+    "no_report_messages",
 )
 
 

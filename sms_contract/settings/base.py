@@ -304,6 +304,9 @@ GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", def
 # What to do with a submit whose answer was lost: "resend" (another node, marked possible duplicate) or "fail".
 GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
 GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
+# A submitted message whose status report has not come this long after its validity ended becomes `no_report`
+# (无状态报告, final): reports die with a node that restarts; nothing may wait forever.
+GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
 
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------

@@ -151,3 +151,29 @@ def test_report_of_an_unrecorded_copy_matches_the_flagged_message(db, make_messa
     assert [r.msg_id for r in rest] == [778]
     seg = MessageSegment.objects.get()
     assert (seg.message_id, seg.carrier_msg_id, seg.stat, seg.pk_number) == (flagged.id, 777, "DELIVRD", 0)
+
+
+def test_submitted_without_report_after_validity_and_grace_becomes_no_report(db, make_messages, make_node):
+    from gateway.selectors import daily_delivery, month_evidence
+    from gateway.sender.rules import counting_day
+    from gateway.sender.store import messages_no_report
+
+    node = make_node()
+    now = timezone.now()
+    lost, waiting, fresh = make_messages(3)
+    submitted_at = now - timedelta(hours=30)
+    Message.objects.filter(id__in=[lost.id, waiting.id, fresh.id]).update(
+        status="submitted", node=node, submitted_at=submitted_at
+    )
+    Message.objects.filter(id=lost.id).update(valid_until=now - timedelta(hours=2))  # validity + 1 h grace over
+    Message.objects.filter(id=waiting.id).update(valid_until=now - timedelta(minutes=30))  # still in its grace
+
+    assert messages_no_report(now=now, grace_seconds=3600) == 1
+    assert messages_no_report(now=now, grace_seconds=3600) == 0  # final: counted once
+    rows = {m.id: m for m in Message.objects.all()}
+    assert (rows[lost.id].status, rows[lost.id].finished_at) == ("no_report", now)
+    assert rows[waiting.id].status == "submitted" and rows[fresh.id].status == "submitted"
+    day = counting_day(submitted_at)
+    assert DailyCount.objects.get(day=day).no_report_messages == 1
+    assert daily_delivery(contract_id=lost.contract_id, start=day, end=day)[day]["no_report"] == 1
+    assert month_evidence(contract_id=lost.contract_id, year=day.year, month=day.month)["no_report"] == 1
