@@ -686,6 +686,23 @@ class Session:
             else:
                 self._set_state(SessionState.DISCONNECTED, error)
 
+    def withdraw_queued(self, reason: str = "withdrawn: the node was taken out of service") -> int:
+        """Fail every segment still waiting for a window slot (never sent) with SubmitNotSent at once, so the
+        caller can send them through another node; in-flight segments are left to their answers. Returns how
+        many were withdrawn."""
+        queue = self._queue
+        count = len(queue)
+        while queue:
+            self._seg_done(queue.popleft(), _NOT_SENT, reason)
+        return count
+
+    def drop(self, error: BaseException) -> None:
+        """Drop the connection now (e.g. the caller decided the peer stalled): in-flight segments fail as
+        SubmitAmbiguous, queued ones as SubmitNotSent, and the session reconnects as after any loss."""
+        link = self._link
+        if link is not None and not link.closed:
+            self._drop_link(link, error)
+
     def _fail_queue(self, error: BaseException) -> None:
         queue = self._queue
         reason = f"not sent: {error}"
@@ -926,8 +943,17 @@ class Session:
             self._check_timeouts(link, now)
         queue = self._queue
         limit = self._queue_timeout
-        while queue and now - queue[0].queued_at >= limit:
-            self._seg_done(queue.popleft(), _NOT_SENT, f"no window slot within {limit} s")
+        if queue and now - min(seg.queued_at for seg in queue) >= limit:
+            # Every waiting segment is checked, not only the head: a segment put back at the head after
+            # result 8 has a fresh timestamp and must not shield the older ones behind it.
+            keep = deque()
+            while queue:
+                seg = queue.popleft()
+                if now - seg.queued_at >= limit:
+                    self._seg_done(seg, _NOT_SENT, f"no window slot within {limit} s")
+                else:
+                    keep.append(seg)
+            queue.extend(keep)
         if len(self._reassembler):
             for assembled in self._reassembler.expire(now):
                 self._deliver_assembled(assembled)

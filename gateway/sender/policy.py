@@ -2,9 +2,11 @@
 (monotonic seconds).
 
 A node is DOWN when its session is not connected, or when too many of its recent answers were refusals or
-flow control (result 8). A DOWN node that is connected again enters PROBATION (no traffic) for
-`probation_seconds`, then UP with a share of its weight that ramps from `ramp_floor` to 1 over
-`ramp_seconds`. A node DOWN for misbehaving stays down for a cool-down that doubles with each relapse.
+flow control (result 8). A DOWN node enters PROBATION (no traffic) only on evidence that it works: its
+session is logged in and, after it was taken down and after its hold, it answered a heartbeat
+(`on_heartbeat`); a timer alone never brings it back. PROBATION lasts `probation_seconds`, then UP with a
+share of its weight that ramps from `ramp_floor` to 1 over `ramp_seconds`. A node DOWN for misbehaving is
+held for a cool-down that doubles with each relapse; `good_seconds` UP without a relapse resets the count.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class PolicyConfig:
     max_error_rate: float = 0.5
     min_samples: int = 20
     cooldown_cap_seconds: float = 300.0
+    good_seconds: float = 300.0  # UP this long without relapse: the relapse count starts again from 0
 
 
 @dataclass(slots=True)
@@ -43,8 +46,10 @@ class NodeHealth:
     relapses: int = 0
     ever_up: bool = False
     held_until: float = 0.0  # DOWN for misbehaving: no traffic before this even when connected
+    heartbeat_at: float = -1.0  # when the session last answered a heartbeat (evidence for probation)
     samples: deque[tuple[float, bool]] = field(default_factory=deque)  # (when, was_error)
     errors: int = 0  # errors among `samples`, kept as they come and go
+    streak: int = 0  # consecutive errors (a node that throttles or refuses everything is caught in ~1 s)
 
     @property
     def healthy(self) -> bool:
@@ -66,7 +71,35 @@ def on_connected(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
     if not health.ever_up:
         health.ever_up = True
         return _set(health, NodeState.UP, now - cfg.ramp_seconds, "connected")  # full weight at once
-    return _set(health, NodeState.PROBATION, now, "reconnected")
+    health.reason = "logged in again; waiting for a heartbeat answer"
+    return False
+
+
+def _hold(health: NodeHealth, now: float, cfg: PolicyConfig) -> None:
+    health.relapses += 1
+    health.held_until = now + min(cfg.cooldown_cap_seconds, cfg.probation_seconds * 2 ** (health.relapses - 1))
+
+
+def on_stalled(health: NodeHealth, now: float, cfg: PolicyConfig, reason: str) -> bool:
+    """Submits went unanswered: DOWN and held like a node that misbehaves (the hold doubles per relapse)."""
+    _hold(health, now, cfg)
+    health.connected = False  # the caller drops the link; a new login and a heartbeat answer bring it back
+    return _set(health, NodeState.DOWN, now, reason)
+
+
+def on_heartbeat(health: NodeHealth, now: float) -> None:
+    """The session answered an ACTIVE_TEST: evidence that the node works (see `tick`)."""
+    health.heartbeat_at = now
+
+
+def wants_probe(health: NodeHealth, now: float) -> bool:
+    """A DOWN, connected node whose hold is over needs a heartbeat answer before probation."""
+    return (
+        health.state is NodeState.DOWN
+        and health.connected
+        and now >= health.held_until
+        and health.heartbeat_at < max(health.since, health.held_until)
+    )
 
 
 def on_disconnected(health: NodeHealth, now: float, reason: str) -> bool:
@@ -79,30 +112,36 @@ def on_answer(health: NodeHealth, now: float, error: bool, cfg: PolicyConfig) ->
     samples = health.samples
     samples.append((now, error))
     health.errors += error
+    health.streak = health.streak + 1 if error else 0
     horizon = now - cfg.error_window_seconds
     while samples and samples[0][0] < horizon:
         health.errors -= samples.popleft()[1]
     if health.state is not NodeState.UP or len(samples) < cfg.min_samples:
         return False
     errors = health.errors
-    if errors / len(samples) <= cfg.max_error_rate:
+    if errors / len(samples) <= cfg.max_error_rate and health.streak < cfg.min_samples:
         return False
-    health.relapses += 1
-    cooldown = min(cfg.cooldown_cap_seconds, cfg.probation_seconds * 2 ** (health.relapses - 1))
-    health.held_until = now + cooldown
+    health.streak = 0
+    _hold(health, now, cfg)
     samples.clear()
     health.errors = 0
     return _set(health, NodeState.DOWN, now, f"{errors} of the last answers refused or throttled")
 
 
 def tick(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
-    """Advance timers: DOWN (held) -> PROBATION when connected and the hold ended; PROBATION -> UP."""
-    if health.state is NodeState.DOWN and health.connected and now >= health.held_until:
-        return _set(health, NodeState.PROBATION, now, "behaving again")
+    """Advance: DOWN -> PROBATION on evidence (logged in, hold over, a heartbeat answered after both the
+    fall and the hold); PROBATION -> UP after `probation_seconds`; UP for `good_seconds` resets relapses."""
+    if (
+        health.state is NodeState.DOWN
+        and health.connected
+        and now >= health.held_until
+        and health.heartbeat_at >= max(health.since, health.held_until)
+    ):
+        return _set(health, NodeState.PROBATION, now, "logged in and answering heartbeats")
     if health.state is NodeState.PROBATION and now - health.since >= cfg.probation_seconds:
-        if health.relapses and now - health.since >= cfg.probation_seconds + cfg.cooldown_cap_seconds:
-            health.relapses = 0
         return _set(health, NodeState.UP, now, "probation over")
+    if health.state is NodeState.UP and health.relapses and now - health.since >= cfg.good_seconds:
+        health.relapses = 0  # behaved for long enough: the next storm starts from the first cool-down
     return False
 
 

@@ -41,6 +41,7 @@ from gateway.cmpp import (
     CmppError,
     DeliverMO,
     DeliverReport,
+    PeerDead,
     Session,
     SessionState,
     SubmitAmbiguous,
@@ -76,6 +77,8 @@ class SenderSettings:
     flush_interval: float = 0.05
     capacity_factor: int = 4  # messages per node handed to its session: window * factor
     expire_every_seconds: float = 30.0
+    config_poll_seconds: float = 5.0  # node changes in the admin reach the sender within this
+    refusal_window_seconds: float = 10.0  # refusals across destinations over this window tell a node fault
     no_report_grace_seconds: float = 3600.0  # after validity: a submitted message without a report -> no_report
 
     @classmethod
@@ -106,6 +109,7 @@ class Job:
     possible_duplicate: bool = False
     avoid: int | None = None  # node id not to use (the one that lost an ambiguous submit)
     earlier: list[tuple[int, SegmentAnswer, datetime]] = field(default_factory=list)
+    refused_by: set[int] = field(default_factory=set)  # nodes that refused it (SUBMIT_RESP result not 0/8)
 
 
 class Node:
@@ -124,6 +128,21 @@ class Node:
         self.tokens: int | None = None  # with a shared rate limit: segments this sender may still hand the node
         self.m_submits = metrics.SUBMITS.labels(node=spec.name)
         self.m_latency = metrics.SUBMIT_LATENCY.labels(node=spec.name)
+        self.probing = False
+        self.retired = False  # replaced or disabled in the admin
+        self.probe_at = 0.0
+        self.flow_controlled_seen = 0  # the session's count of result 8 answers already fed to the policy
+        self.answers: deque[tuple[float, str, bool]] = deque()  # (when, destination, refused) over the window
+
+    def refusal_rate(self, now: float, window: float) -> tuple[int, float, int]:
+        """Over the last `window` seconds: answers, share refused, distinct destinations refused."""
+        answers = self.answers
+        while answers and answers[0][0] < now - window:
+            answers.popleft()
+        if not answers:
+            return 0, 0.0, 0
+        refused = [dest for _, dest, bad in answers if bad]
+        return len(answers), len(refused) / len(answers), len(set(refused))
 
 
 def sender_identity() -> str:
@@ -138,7 +157,10 @@ class Sender:
         *,
         owner: str | None = None,
         shared_rate: SharedRate | None = None,
+        spec_loader=None,
     ) -> None:
+        self.spec_loader = spec_loader  # () -> list[NodeSpec] from the database; None: nodes fixed for the run
+        self.workers: list[asyncio.Task] = []
         self.cfg = cfg or SenderSettings()
         self.shared_rate = shared_rate
         self.owner = owner or sender_identity()
@@ -193,7 +215,8 @@ class Sender:
         if self.journal is not None:
             self.journal.open()
             await self._replay_dead()  # what a dead sender on this host had acknowledged, before claiming
-        workers = [
+        workers = self.workers  # nodes added later in the admin append their tasks here too
+        workers += [
             asyncio.create_task(self._connect(node), name=f"connect-{node.spec.name}") for node in self.nodes.values()
         ]
         workers += [
@@ -207,6 +230,8 @@ class Sender:
             asyncio.create_task(self._tick_loop(), name="tick"),
             asyncio.create_task(self._renew_loop(), name="leases"),
         ]
+        if self.spec_loader is not None:
+            workers.append(asyncio.create_task(self._config_loop(), name="config"))
         try:
             await stop.wait()
         finally:
@@ -241,10 +266,67 @@ class Sender:
         log.info("sender %s stopped: %s", self.owner, self.stats)
 
     # ------------------------------------------------------------------ sessions and health
+    async def _config_loop(self) -> None:
+        """Apply node changes made in the admin (password, address, window, rate, weight, enabled) within
+        `config_poll_seconds`, without a restart."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.cfg.config_poll_seconds)
+            if self.stopping.is_set():
+                return
+            try:
+                specs = await self._db(self.spec_loader)
+            except Exception as exc:
+                log.warning("reading the node settings failed (%s); keeping the current ones", exc)
+                continue
+            await self._apply_specs(specs)
+
+    async def _apply_specs(self, specs: list[NodeSpec]) -> None:
+        wanted = {spec.id: spec for spec in specs}
+        for node_id in [i for i in self.nodes if i not in wanted]:  # disabled or deleted
+            node = self.nodes.pop(node_id)
+            log.warning("node %s disabled in the admin: closing its session", node.spec.name)
+            await self._retire(node)
+        for node_id, spec in wanted.items():
+            node = self.nodes.get(node_id)
+            if node is None:
+                log.warning("node %s enabled in the admin: connecting", spec.name)
+                self._add_node(spec)
+            elif spec.config != node.spec.config:
+                log.warning("node %s changed in the admin: logging in again with the new settings", spec.name)
+                self.nodes.pop(node_id)
+                await self._retire(node)
+                self._add_node(spec)
+            elif spec != node.spec:  # weight, names, numbers: no new login needed
+                node.spec = spec
+                log.info("node %s: settings updated (weight %s)", spec.name, spec.weight)
+        self.capacity_free.set()
+
+    def _add_node(self, spec: NodeSpec) -> Node:
+        node = Node(spec)
+        node.capacity = max(1, spec.config.window) * self.cfg.capacity_factor
+        node.down_since = self._now()
+        if self.shared_rate is not None and spec.rate_limit:
+            node.tokens = 0
+            self.workers.append(asyncio.create_task(self._refill(node), name=f"rate-{spec.name}"))
+        self.nodes[spec.id] = node
+        self.workers.append(asyncio.create_task(self._connect(node), name=f"connect-{spec.name}"))
+        return node
+
+    async def _retire(self, node: Node) -> None:
+        """Close a node's session: waiting segments come back at once, in-flight ones get their answers."""
+        node.retired = True
+        session = node.session
+        if session is not None:
+            session.withdraw_queued(f"node {node.spec.name} changed or disabled")
+            with contextlib.suppress(Exception):
+                await session.close()
+
     async def _connect(self, node: Node) -> None:
         """Connect (and keep trying until the first login works); afterwards the session reconnects itself."""
         attempt = 0
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not node.retired:
+            node.flow_controlled_seen = 0
             session = Session(
                 node.spec.config,
                 on_deliver=lambda event, node=node: self._on_deliver(node, event),
@@ -320,9 +402,25 @@ class Sender:
                     and node.inflight
                     and now - max(node.last_answer, node.busy_since) > self.cfg.stall_seconds
                 ):
-                    h.held_until = now + self.cfg.probation_seconds
-                    self._health_changed(node, policy.on_disconnected(h, now, "submits not answered"))
-                    h.connected = node.session is not None and node.session.is_alive
+                    self._health_changed(node, policy.on_stalled(h, now, self.policy_cfg, "submits not answered"))
+                    # A stalled node: drop the link, so what is in flight comes back at once (as possibly
+                    # sent: resent elsewhere flagged) instead of after T x N seconds; it reconnects by itself.
+                    if node.session is not None:
+                        node.session.drop(PeerDead(f"no answer for {self.cfg.stall_seconds} s"))
+                session = node.session
+                if session is not None and session.stats.flow_controlled != node.flow_controlled_seen:
+                    # Every result 8 counts as an error answer at once (the session retries them itself).
+                    fresh = session.stats.flow_controlled - node.flow_controlled_seen
+                    node.flow_controlled_seen = session.stats.flow_controlled
+                    for _ in range(max(0, min(fresh, 1000))):
+                        self._answer(node, error=True)
+                if h.state is not policy.NodeState.UP and node.session is not None:
+                    # Within one tick (0.1 s) of the node going down its waiting segments leave through the
+                    # others, not when the session's queue timeout runs out.
+                    node.session.withdraw_queued(f"node {node.spec.name} is {h.state.value}")
+                if policy.wants_probe(h, now) and not node.probing and now - node.probe_at >= 1.0:
+                    node.probing, node.probe_at = True, now
+                    self._background(self._probe(node))
                 self._health_changed(node, policy.tick(h, now, self.policy_cfg))
                 metrics.NODE_INFLIGHT.labels(node=node.spec.name).set(node.inflight)
             self._check_tickets(now)
@@ -341,6 +439,19 @@ class Sender:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
             await asyncio.sleep(0.1)
+
+    async def _probe(self, node: Node) -> None:
+        """ACTIVE_TEST a node that is logged in but DOWN: an answer is the evidence probation needs."""
+        try:
+            session = node.session
+            if session is None or not session.is_alive:
+                return
+            with contextlib.suppress(CmppError, TimeoutError):
+                await asyncio.wait_for(session.active_test(), 2.0)
+                policy.on_heartbeat(node.health, self._now())
+                self._health_changed(node, policy.tick(node.health, self._now(), self.policy_cfg))
+        finally:
+            node.probing = False
 
     async def _queue_gauges(self) -> None:
         depth, age = await self._db(metrics.queue_stats)
@@ -371,17 +482,16 @@ class Sender:
                 self._open_ticket(
                     node.spec.contract_id,
                     "minor",
-                    f"网关节点 {node.spec.name} 不可用已超过 {int(self.cfg.node_down_ticket_seconds)} 秒："
-                    f"{node.health.reason}",
+                    # The same text from every sender (the reason differs per sender and goes to the log), so
+                    # several senders open one ticket per outage.
+                    f"网关节点 {node.spec.name} 不可用已超过 {int(self.cfg.node_down_ticket_seconds)} 秒",
                 )
 
     def _open_ticket(self, contract_id: int, severity: str, description: str) -> None:
-        from assessment.services import fault_ticket_open_automatic
-
-        log.error("opening a %s fault ticket: %s", severity, description)
+        log.error("opening a %s fault ticket (unless another sender did): %s", severity, description)
         self._background(
             self._db(
-                fault_ticket_open_automatic,
+                store.fault_ticket_open_once,
                 contract_id=contract_id,
                 severity=severity,
                 description=description,
@@ -501,6 +611,7 @@ class Sender:
         try:
             try:
                 result = await node.session.submit(submit_request(msg, node.spec))
+                node.last_answer = self._now()
             finally:
                 node.inflight -= 1
                 self.capacity_free.set()
@@ -519,8 +630,8 @@ class Sender:
             return
         except SubmitNotSent as exc:
             self.stats["not_sent"] += 1
-            if exc.last_result == 8:
-                self._answer(node, error=True)
+            if exc.last_result == 8:  # an answer (each result 8 already counted by the tick loop)
+                node.last_answer = self._now()
                 metrics.SUBMIT_ERRORS.labels(node=name, result="8").inc()
             else:
                 metrics.SUBMIT_ERRORS.labels(node=name, result="not_sent").inc()
@@ -534,23 +645,36 @@ class Sender:
             log.warning("message %s via %s not sent: %r", msg.id, name, exc)
             self.local.appendleft(job)
             return
-        finally:
-            node.last_answer = self._now()
         node.m_latency.observe(self._now() - started)
         answers = [_answer(s) for s in result.segments]
         if self.journal is not None:
             self.journal.acked(msg.id, node.spec.id, timezone.now(), answers)
+        mono = self._now()
         if all(a.result == 0 for a in answers):
             self.stats["accepted"] += 1
             node.m_submits.inc()
+            node.answers.append((mono, msg.mobile, False))
             self._answer(node, error=False)
             kind = "accepted"
         else:
-            self.stats["refused"] += 1
             for a in answers:
                 if a.result:
                     metrics.SUBMIT_ERRORS.labels(node=name, result=str(a.result)).inc()
+            node.answers.append((mono, msg.mobile, True))
             self._answer(node, error=True)
+            if self._node_fault(node, job, mono):
+                # The node refuses across destinations (or there is too little to tell): another node decides.
+                self.stats["refused_resent"] = self.stats.get("refused_resent", 0) + 1
+                job.refused_by.add(node.spec.id)
+                job.avoid = node.spec.id
+                parts = [a for a in answers if a.result == 0]
+                if parts:  # some segments were accepted: the carrier has part of it, the resend is flagged
+                    job.earlier.extend((node.spec.id, a, timezone.now()) for a in parts)
+                    job.possible_duplicate = True
+                self.local.appendleft(job)
+                self.capacity_free.set()
+                return
+            self.stats["refused"] += 1
             kind = "refused"
         self.outcomes.append(
             Outcome(
@@ -562,6 +686,23 @@ class Sender:
                 earlier=job.earlier,
             )
         )
+
+    def _node_fault(self, node: Node, job: Job, now: float) -> bool:
+        """Is a refusal (result not 0/8) the node's fault rather than the destination's?
+
+        The destination's, and final, when the node answers most other destinations fine over the last 10 s
+        (at least 10 answers, under 20 % refused) or its refusals concern fewer than 3 destinations. Otherwise
+        the node's (it refuses across destinations: misconfigured or sick), or not yet clear: another node
+        not tried yet decides. With no such node the refusal is final."""
+        others = [
+            n
+            for n in self.nodes.values()
+            if n.spec.id != node.spec.id and n.spec.id not in job.refused_by and n.spec.weight > 0
+        ]
+        if not others:
+            return False
+        total, share, destinations = node.refusal_rate(now, self.cfg.refusal_window_seconds)
+        return not (total >= 10 and (share < 0.2 or destinations < 3))
 
     def _answer(self, node: Node, *, error: bool) -> None:
         self._health_changed(node, policy.on_answer(node.health, self._now(), error, self.policy_cfg))

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import signal
 
 from django.conf import settings
@@ -47,7 +48,14 @@ class Command(BaseCommand):
             import redis.asyncio as aioredis
 
             shared_rate = SharedRate(aioredis.Redis.from_url(settings.REDIS_URL))
-        sender = Sender(specs, SenderSettings.from_django(**overrides), shared_rate=shared_rate)
+        timeouts = {"response_timeout": opts["response_timeout"], "heartbeat_interval": opts["heartbeat"]}
+        sender = Sender(
+            specs,
+            SenderSettings.from_django(**overrides),
+            shared_rate=shared_rate,
+            # Node changes in the admin reach the running sender within 5 s (a new node only without --node).
+            spec_loader=functools.partial(node_specs, node_ids=node_ids, **timeouts),
+        )
         self.stdout.write(f"sender {sender.owner}: nodes {', '.join(s.name for s in specs)}")
         asyncio.run(self._run(sender, opts["metrics_host"], opts["metrics_port"]))
 

@@ -513,3 +513,33 @@ async def test_explicit_connect_while_reconnecting(make_sim: MakeSim, make_sessi
     await eventually(lambda: session.state is SessionState.RECONNECTING)
     await session.connect()
     assert session.is_alive and (await session.submit(req())).ok
+
+
+async def test_withdraw_queued_fails_waiting_segments_at_once_and_leaves_in_flight_ones(
+        make_sim: MakeSim, make_session: MakeSession) -> None:
+    sim = await make_sim(answer_delay=0.5)
+    session = await make_session(sim, window=1, response_timeout=5.0)
+    first = asyncio.ensure_future(session.submit(req(dest="13900000001")))
+    waiting = [asyncio.ensure_future(session.submit(req(dest=f"1390000000{i}"))) for i in (2, 3)]
+    await eventually(lambda: session.pending == 3)
+    assert session.withdraw_queued("node taken down") == 2
+    for fut in waiting:
+        with pytest.raises(SubmitNotSent, match="node taken down"):
+            await asyncio.wait_for(fut, 0.1)  # at once, not after the queue timeout
+    assert (await first).ok  # the one in flight still gets its answer
+
+
+async def test_a_fresh_head_does_not_shield_older_segments_from_the_queue_timeout(
+        make_sim: MakeSim, make_session: MakeSession) -> None:
+    sim = await make_sim(answer_delay=3.0)
+    session = await make_session(sim, window=1, response_timeout=5.0, queue_timeout=0.4, connect_timeout=5.0)
+    first = asyncio.ensure_future(session.submit(req(dest="13900000001")))
+    second = asyncio.ensure_future(session.submit(req(dest="13900000002")))
+    third = asyncio.ensure_future(session.submit(req(dest="13900000003")))
+    await eventually(lambda: session.pending == 3)
+    session._queue[0].queued_at += 100  # as a segment put back at the head after result 8
+    with pytest.raises(SubmitNotSent, match="no window slot"):
+        await asyncio.wait_for(third, 1.5)
+    assert not second.done()
+    for fut in (first, second):
+        fut.cancel()

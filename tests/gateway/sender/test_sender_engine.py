@@ -26,12 +26,20 @@ def _status_counts():
     return dict(Message.objects.values_list("status").annotate(n=Count("id")))
 
 
-async def _run(sims, until, *, cfg=FAST, timeout=60.0, during=None):
-    """Start the simulators, run a Sender over every enabled node until `until()` (checked in a thread)."""
+def _specs():
+    try:
+        return node_specs(response_timeout=2.0, heartbeat_interval=5.0)
+    finally:
+        connection.close()
+
+
+async def _run(sims, until, *, cfg=FAST, timeout=60.0, during=None, reload=False):
+    """Start the simulators, run a Sender over every enabled node until `until()` (checked in a thread).
+    `reload`: the sender re-reads the nodes from the database (as runsender does)."""
     for sim in sims:
         await sim.start()
-    specs = await asyncio.to_thread(node_specs, response_timeout=2.0, heartbeat_interval=5.0)
-    sender = Sender(specs, cfg)
+    specs = await asyncio.to_thread(_specs)
+    sender = Sender(specs, cfg, spec_loader=_specs if reload else None)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     try:
@@ -187,3 +195,140 @@ def test_failover_one_node_killed_mid_run(make_node, make_messages, tmp_path, fr
     assert all(mobiles[m] for m in duplicated)  # duplicates only where recorded as possible
     assert sender.stats["ambiguous"] + sender.stats["not_sent"] > 0  # the failure really hit in-flight traffic
     assert Message.objects.filter(node=node_b).count() > Message.objects.filter(node=node_a).count()
+
+
+def _sent_per_dest(*paths):
+    sent = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            dest = json.loads(line)["dest"][0]
+            sent[dest] = sent.get(dest, 0) + 1
+    return sent
+
+
+def _fault_mid_run(sim_a, sim_b, node_a_id, messages, fault, moved):
+    """during(): start `fault` once a third is sent and node A is busy; record in `moved` the seconds from the
+    fault until A holds no work any more (its waiting and in-flight messages went elsewhere)."""
+
+    async def during(sender):
+        node = sender.nodes[node_a_id]
+        while sim_a.stats.submits + sim_b.stats.submits < messages // 3 or node.inflight < 10:
+            await asyncio.sleep(0.001)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        fault()
+        while node.inflight:
+            await asyncio.sleep(0.01)
+        moved.append(loop.time() - started)
+        await asyncio.sleep(1.0)
+        moved.append(node.health.state.value)
+
+    return during
+
+
+@pytest.mark.parametrize("fault", ["stalled", "result 8"])
+def test_a_stalled_or_throttling_nodes_work_moves_within_six_seconds(
+    make_node, make_messages, tmp_path, free_port, fault
+):
+    messages = 6000 if connection.vendor == "postgresql" else 1500
+    port_a, port_b = free_port(), free_port()
+    node_a = make_node("a", port=port_a, window=32)
+    make_node("b", port=port_b, window=32)
+    make_messages(messages)
+    log_a, log_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    sim_a = _sim(port_a, log_path=str(log_a), node_id=1)
+    sim_b = _sim(port_b, log_path=str(log_b), node_id=2)
+
+    def start_fault():
+        if fault == "stalled":
+            sim_a.config.hang_after = 0  # the connection stays open, nothing is answered (logins are)
+        else:
+            sim_a.config.throttle_rate = 1.0  # nearly every SUBMIT answered with result 8
+
+    moved = []
+    asyncio.run(
+        _run(
+            [sim_a, sim_b],
+            lambda: _status_counts() == {"delivered": messages},
+            during=_fault_mid_run(sim_a, sim_b, node_a.id, messages, start_fault, moved),
+            timeout=120,
+        )
+    )
+    seconds, state_after = moved
+    assert seconds < 6.0, seconds  # 5 s to detect, 1 s to hand over
+    if fault == "stalled":  # logged in again, but no heartbeat answered: no timer brings it back
+        assert state_after == "down"
+    sent = _sent_per_dest(log_a, log_b)
+    flagged = dict(Message.objects.values_list("mobile", "possible_duplicate"))
+    assert set(sent) == set(flagged)
+    assert all(flagged[m] for m, n in sent.items() if n > 1)
+
+
+def test_a_node_refusing_every_destination_loses_nothing(make_node, make_messages, tmp_path, free_port):
+    """Node A refuses everything (result 13) across many destinations: a node fault, so its refusals go out
+    through node B instead of failing; a destination both nodes refuse fails, once per node."""
+    messages = 600
+    port_a, port_b = free_port(), free_port()
+    make_node("a", port=port_a, window=16)
+    make_node("b", port=port_b, window=16)
+    make_messages(messages)
+    bad = Message.objects.order_by("id").values_list("mobile", flat=True)[messages // 2]
+    log_a, log_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    sim_a = _sim(port_a, log_path=str(log_a), node_id=1, reject_prefixes=("1",))
+    sim_b = _sim(port_b, log_path=str(log_b), node_id=2, reject_prefixes=(bad,))
+    asyncio.run(
+        _run(
+            [sim_a, sim_b],
+            lambda: _status_counts() == {"delivered": messages - 1, "failed": 1},
+            timeout=90,
+        )
+    )
+    failed = Message.objects.get(status="failed")
+    assert failed.mobile == bad and failed.stat.startswith("RESP:")
+    assert not log_a.exists() or log_a.read_text() == ""  # A accepted nothing
+    assert len(_sent_per_dest(log_b)) == messages - 1
+    assert not Message.objects.filter(possible_duplicate=True).exists()  # a refusal is no copy
+
+
+def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(make_node, make_messages, free_port):
+    """A wrong password is fixed in the admin while the sender runs: it logs in with the new one and sends,
+    without a restart; then the node is disabled and gets no more traffic."""
+    from dataclasses import replace
+
+    from gateway.crypto import encrypt_secret
+    from gateway.models import CarrierNode
+
+    port = free_port()
+    node = make_node(port=port)
+    CarrierNode.objects.filter(id=node.id).update(secret_encrypted=encrypt_secret("wrong"))
+    make_messages(50)
+    sim = _sim(port)
+    timings = {}
+
+    async def during(sender):
+        await asyncio.sleep(1.5)
+        assert sim.stats.submits == 0 and sim.stats.logins_refused >= 1  # refused: wrong password
+        loop = asyncio.get_running_loop()
+        fixed = loop.time()
+        await asyncio.to_thread(_update, node.id, secret_encrypted=encrypt_secret("s3cret"))
+        while sim.stats.submits == 0:
+            await asyncio.sleep(0.05)
+        timings["fixed"] = loop.time() - fixed
+        disabled = loop.time()
+        await asyncio.to_thread(_update, node.id, enabled=False)
+        while node.id in sender.nodes:
+            await asyncio.sleep(0.05)
+        timings["disabled"] = loop.time() - disabled
+
+    def _update(node_id, **fields):
+        try:
+            CarrierNode.objects.filter(id=node_id).update(**fields)
+        finally:
+            connection.close()
+
+    asyncio.run(
+        _run(
+            [sim], lambda: "disabled" in timings, cfg=replace(FAST, config_poll_seconds=1.0), during=during, reload=True
+        )
+    )
+    assert timings["fixed"] < 10 and timings["disabled"] < 10

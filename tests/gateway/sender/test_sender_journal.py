@@ -177,3 +177,38 @@ def test_submitted_without_report_after_validity_and_grace_becomes_no_report(db,
     assert DailyCount.objects.get(day=day).no_report_messages == 1
     assert daily_delivery(contract_id=lost.contract_id, start=day, end=day)[day]["no_report"] == 1
     assert month_evidence(contract_id=lost.contract_id, year=day.year, month=day.month)["no_report"] == 1
+
+
+def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, contract):
+    """Two senders see the same outage at the same moment: one ticket, not one each."""
+    import threading
+
+    from django.db import connection
+
+    from assessment.models import FaultTicket
+    from gateway.sender.store import fault_ticket_open_once
+
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def sender():
+        try:
+            barrier.wait()
+            fault_ticket_open_once(
+                contract_id=contract.id,
+                severity="severe",
+                description="所有网关节点不可用（a, b）",
+                reported_at=timezone.now(),
+            )
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert FaultTicket.objects.filter(contract=contract).count() == 1

@@ -14,8 +14,10 @@ from gateway.sender.policy import (
     on_answer,
     on_connected,
     on_disconnected,
+    on_heartbeat,
     tick,
     traffic_share,
+    wants_probe,
 )
 
 
@@ -85,7 +87,12 @@ def test_lost_node_gets_no_traffic_then_probation_then_a_gradual_return():
     on_connected(h, 0, CFG)
     assert on_disconnected(h, 50, "connection lost") is True
     assert traffic_share(h, 50, CFG) == 0
-    on_connected(h, 60, CFG)
+    on_connected(h, 59, CFG)
+    assert h.state is NodeState.DOWN and wants_probe(h, 59)  # a login alone is not enough
+    tick(h, 59.5, CFG)
+    assert h.state is NodeState.DOWN
+    on_heartbeat(h, 60)
+    tick(h, 60, CFG)
     assert h.state is NodeState.PROBATION
     assert traffic_share(h, 65, CFG) == 0
     tick(h, 69.9, CFG)
@@ -108,6 +115,10 @@ def test_node_that_keeps_refusing_loses_its_traffic_and_cools_down():
     assert traffic_share(h, 2, CFG) == 0
     tick(h, 5, CFG)
     assert h.state is NodeState.DOWN  # still held: cool-down of one probation period
+    on_heartbeat(h, 6)  # an answer during the hold is no evidence for after it
+    tick(h, 11.2, CFG)
+    assert h.state is NodeState.DOWN and wants_probe(h, 11.2)
+    on_heartbeat(h, 11.2)
     tick(h, 11.2, CFG)
     assert h.state is NodeState.PROBATION
     tick(h, 21.2, CFG)
@@ -129,3 +140,41 @@ def test_weighted_picker_follows_weights_and_skips_zero():
     assert picks.count("a") == 300
     assert picks.count("b") == 100
     assert picker.pick({"a": 0, "b": 0}) is None
+
+
+def test_stalled_node_is_not_brought_back_by_the_timer_alone():
+    """The hold ends but the node answers nothing: it stays DOWN however long we wait."""
+    h = NodeHealth("a")
+    on_connected(h, 0, CFG)
+    h.held_until = 15
+    on_disconnected(h, 5, "submits not answered")
+    h.connected = True  # the TCP connection is still open
+    for t in range(5, 200):
+        tick(h, t, CFG)
+    assert h.state is NodeState.DOWN and traffic_share(h, 200, CFG) == 0
+
+
+def _storm(h, start):
+    for i in range(10):
+        on_answer(h, start + i * 0.01, error=True, cfg=CFG)
+    assert h.state is NodeState.DOWN
+    return h.held_until - start
+
+
+def _recover(h, at):
+    on_heartbeat(h, at)
+    tick(h, at, CFG)
+    tick(h, at + CFG.probation_seconds, CFG)
+    assert h.state is NodeState.UP
+
+
+def test_good_behaviour_resets_the_relapse_count():
+    h = NodeHealth("a")
+    on_connected(h, 0, CFG)
+    assert _storm(h, 1) == pytest.approx(10, abs=0.1)
+    _recover(h, 12)
+    assert _storm(h, 30) == pytest.approx(20, abs=0.1)  # a relapse soon after: held twice as long
+    _recover(h, 51)
+    tick(h, 61 + CFG.good_seconds, CFG)  # an hour of good service later...
+    assert h.relapses == 0
+    assert _storm(h, 3600) == pytest.approx(10, abs=0.1)  # ...a new storm starts from the first cool-down
