@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
 from django.utils import timezone
 
 from gateway import metrics
@@ -194,6 +194,7 @@ class Sender:
             if self.cfg.journal_dir
             else None
         )
+        self.db_ok = True  # False from a failed database call until the next one that works
         self.held: set[int] = set()  # claimed and not yet settled in the database: the leases to renew
         self.renewed_until: datetime | None = None
         self._replaying = False
@@ -575,6 +576,8 @@ class Sender:
         await self._wait(self.capacity_free, 0.05)
 
     def _dispatch_some(self) -> None:
+        if not self.db_ok:  # what is sent now could not be recorded, and the leases cannot be renewed
+            return
         now = timezone.now()
         margin = timedelta(seconds=min(30, self.cfg.lease_seconds / 4))
         while self.local:
@@ -823,9 +826,9 @@ class Sender:
         try:
             unmatched = await self._db(store.reports_record, reports=batch, now=timezone.now())
         except Exception:
-            for _, fut in fresh:
-                if fut is not None and not fut.done():
-                    fut.set_exception(RuntimeError("status report not written"))  # not acknowledged: resent
+            # Not written (database away): kept and tried again next round; their DELIVERs stay unacknowledged
+            # until then (a carrier that tires of waiting resends them, which is harmless).
+            self.reports[:0] = fresh
             self.retry_reports.extend(due)
             raise
         for _, fut in fresh:
@@ -861,8 +864,24 @@ class Sender:
         self.executor.shutdown(wait=True)
 
     def _db(self, func, /, **kwargs):
-        """Run a database function on the sender's DB threads (one on SQLite, which locks whole tables)."""
-        return self._loop.run_in_executor(self.executor, functools.partial(_db_call, func, kwargs))
+        """Run a database function on the sender's DB threads (one on SQLite, which locks whole tables).
+        Every call tells whether the database is reachable: while it is not, sending pauses (see db_ok)."""
+        future = self._loop.run_in_executor(self.executor, functools.partial(_db_call, func, kwargs))
+        future.add_done_callback(self._db_done)
+        return future
+
+    def _db_done(self, future) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is None:
+            if not self.db_ok:
+                self.db_ok = True
+                log.warning("database reachable again: sending resumes")
+                self.capacity_free.set()
+        elif isinstance(exc, OperationalError | InterfaceError) and self.db_ok:
+            self.db_ok = False
+            log.error("database unreachable (%s): sending paused until it answers", exc)
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
