@@ -130,6 +130,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
     rate_svg = charts.line_chart([(d, rates.get(d)) for d in days], title="近90天每日送达率")
     prepayment, billed = _prepayment_balance(contract, today)
     tickets, complaints = open_tickets_and_complaints(contract=contract, now=now)
+    lifecycle = contract_lifecycle(contract, today=today)
     return Dashboard(
         contract=contract,
         today=today,
@@ -146,6 +147,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
             recent_fen=rules.fee_fen(recent_units, price),
             recent_days=PACE_DAYS,
             today=today,
+            term_end=_forecast_cap(lifecycle),
         ),
         consumption_since=since,
         nodes=_node_health(contract),
@@ -153,5 +155,11 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         complaints=complaints,
         volume_svg=volume_svg,
         rate_svg=rate_svg,
-        lifecycle=contract_lifecycle(contract, today=today),
+        lifecycle=lifecycle,
     )
+
+
+def _forecast_cap(lifecycle: Lifecycle) -> date | None:
+    """The last day of service a forecast may name: the known service end, else the current term's end."""
+    ends = [d for d in (lifecycle.service_end, lifecycle.current_term.end if lifecycle.current_term else None) if d]
+    return min(ends) if ends else None

@@ -14,10 +14,33 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"))
+# The .env file (DJANGO_DOT_ENV_FILE, default the project folder's .env) fills in variables the environment
+# does not set. DJANGO_READ_DOT_ENV_FILE=true always reads it, =false never; unset, it is read when it is the
+# development file `make run` writes (it carries DEV_ENV_MARKER=1, generated secrets and DEBUG=true), so every
+# command the README shows works in a fresh shell. Such a file is refused with DEBUG off: it never runs production.
+DEV_ENV_MARKER = "SMS_DEV_ENV"
+DOT_ENV_FILE = Path(env.str("DJANGO_DOT_ENV_FILE", default=str(BASE_DIR / ".env")))
+
+
+def _is_dev_env_file(path: Path) -> bool:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    return any(line.replace(" ", "") in (f"{DEV_ENV_MARKER}=1", f"export{DEV_ENV_MARKER}=1") for line in lines)
+
+
+_read_dot_env = env.str("DJANGO_READ_DOT_ENV_FILE", default="")
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False) or (_read_dot_env == "" and _is_dev_env_file(DOT_ENV_FILE)):
+    env.read_env(str(DOT_ENV_FILE))
 
 DEBUG = env.bool("DEBUG", default=False)
+if env.bool(DEV_ENV_MARKER, default=False) and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{DOT_ENV_FILE} is the development file written by `make run` ({DEV_ENV_MARKER}=1) and DEBUG is off: "
+        "production never runs on generated development secrets. Remove that file or set real ones "
+        "(.env.example, docs/operations.md)."
+    )
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
