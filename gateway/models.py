@@ -6,7 +6,8 @@ Carrier Msg_Ids are unsigned 64-bit values; they are stored in signed BIGINT col
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -356,10 +357,15 @@ class DailyCount(models.Model):
         verbose_name = _("每日发送统计")
         verbose_name_plural = _("每日发送统计")
         constraints = [
+            # One row per contract, day, notice type and node, a missing type or node counting as one value.
+            # COALESCE to 0 (ids start at 1) instead of NULLS NOT DISTINCT, which SQLite lacks (models.W047):
+            # the same unique index on both databases. gateway.sender.store's ON CONFLICT names these expressions.
             models.UniqueConstraint(
-                fields=["contract", "day", "notice_type", "node"],
+                "contract",
+                "day",
+                Coalesce("notice_type", Value(0), output_field=models.BigIntegerField()),
+                Coalesce("node", Value(0), output_field=models.BigIntegerField()),
                 name="dailycount_unique",
-                nulls_distinct=False,
             ),
         ]
         indexes = [models.Index(fields=["contract", "day"], name="dailycount_day_idx")]
