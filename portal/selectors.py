@@ -163,3 +163,14 @@ def _forecast_cap(lifecycle: Lifecycle) -> date | None:
     """The last day of service a forecast may name: the known service end, else the current term's end."""
     ends = [d for d in (lifecycle.service_end, lifecycle.current_term.end if lifecycle.current_term else None) if d]
     return min(ends) if ends else None
+
+
+def with_sheet_flags(statements: list) -> list:
+    """Set `has_sheet` on each statement: whether its month's signed assessment sheet (考核表) exists, so pages
+    link only documents that exist."""
+    from assessment.selectors import assessment_sheet_ids
+
+    signed = assessment_sheet_ids(ids={s.assessment_id for s in statements})
+    for statement in statements:
+        statement.has_sheet = statement.assessment_id in signed
+    return statements
