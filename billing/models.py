@@ -382,6 +382,33 @@ class PaymentAllocation(models.Model):
         return f"{self.payment} → {self.statement}"
 
 
+class CreditOffset(models.Model):
+    """Part of a credit — an issued adjustment statement with a negative amount due — set against a later amount
+    due, oldest due first (billing.services.payments.credit_offsets_apply)."""
+
+    credit = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credit_offsets", verbose_name=_("贷项结算单")
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credits_received", verbose_name=_("抵减的结算单")
+    )
+    amount_fen = models.BigIntegerField(_("抵减金额（分）"))
+    created_at = models.DateTimeField(_("抵减时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("贷项抵减")
+        verbose_name_plural = _("贷项抵减")
+        ordering = ["credit", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="creditoffset_amount_positive"),
+            models.CheckConstraint(condition=~models.Q(credit=models.F("statement")), name="creditoffset_not_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit} → {self.statement}"
+
+
 class Prepayment(models.Model):
     """The prepayment (5.3 method two): 10% of the total within 30 days of signing, on a VAT invoice."""
 
