@@ -88,6 +88,8 @@ class Assessment(models.Model):
     def period(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
 
 class AssessmentVersion(models.Model):
     """What was signed, frozen: written when a version is signed, never changed afterwards."""

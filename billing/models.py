@@ -161,6 +161,8 @@ class CarrierBill(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
 
 class CarrierBillDay(models.Model):
     bill = models.ForeignKey(CarrierBill, on_delete=models.CASCADE, related_name="days", verbose_name=_("账单"))
@@ -297,6 +299,8 @@ class Statement(models.Model):
     @property
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
+
+    period.fget.short_description = _("账期")
 
     @property
     def outstanding_fen(self) -> int:

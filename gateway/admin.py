@@ -285,7 +285,6 @@ class MessageAdmin(MaskedMobileMixin, ReadOnlyAdmin):
         "mobile_display",
         "status",
         "units",
-        "segments",
         "node",
         "created_at",
         "submitted_at",

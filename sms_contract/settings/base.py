@@ -149,6 +149,8 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as 2026-11-30 and times to the second everywhere (sms_contract/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["sms_contract.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
