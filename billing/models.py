@@ -18,6 +18,7 @@ class CalendarYear(models.Model):
     class Source(models.TextChoices):
         PACKAGE = "chinese_calendar", _("chinese_calendar 软件包")
         MANUAL = "manual", _("人工录入（国务院办公厅通知）")
+        PROVISIONAL = "provisional", _("临时（按放假办法推算，待国务院办公厅通知）")
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
     source = models.CharField(_("来源"), max_length=20, choices=Source.choices, default=Source.MANUAL)

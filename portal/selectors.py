@@ -43,6 +43,7 @@ class Dashboard:
     volume_svg: str
     rate_svg: str
     lifecycle: Lifecycle
+    calendar_warnings: list
 
 
 def dashboard_contract(*, user, contract_id: int | None = None) -> Contract | None:
@@ -156,7 +157,14 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         volume_svg=volume_svg,
         rate_svg=rate_svg,
         lifecycle=lifecycle,
+        calendar_warnings=_calendar_warnings(today),
     )
+
+
+def _calendar_warnings(today: date) -> list:
+    from billing.selectors import calendar_warnings
+
+    return calendar_warnings(today=today)
 
 
 def _forecast_cap(lifecycle: Lifecycle) -> date | None:
