@@ -39,7 +39,14 @@ def test_message_to_a_full_width_number_is_stored_with_ascii_digits(free_api):
 
 @pytest.mark.parametrize(
     "content",
-    ["请开发 票", "使用ＶＰＮ", "访问 ｗｗｗ．evil．com", "访问 https：//evil.com", "\u200b【别的单位】您好", "您好\u202e"],
+    [
+        "请开发 票",
+        "使用ＶＰＮ",
+        "访问 ｗｗｗ．evil．com",
+        "访问 https：//evil.com",
+        "\u200b【别的单位】您好",
+        "您好\u202e",
+    ],
 )
 def test_disguised_content_is_refused_by_the_api_and_queues_nothing(free_api, content):
     ForbiddenWord.objects.create(word="开发票")
