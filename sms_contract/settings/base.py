@@ -265,7 +265,13 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_mobiles"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (its console handler, runserver's request log "django.server") would print
+        # request paths, opt-out numbers among them, unmasked: both go through the masked root handler instead.
+        "django": {"level": LOG_LEVEL, "propagate": True},
+        "django.server": {"level": LOG_LEVEL, "propagate": True},
+    },
 }
 
 # --- The gateway ------------------------------------------------------------------
