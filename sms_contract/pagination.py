@@ -41,3 +41,13 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
     def get_offset(self, request) -> int:
         return _whole_number(request, self.offset_query_param, maximum=MAX_OFFSET, minimum=0) or 0
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.limit_query_param: {"minimum": 1, "maximum": self.max_limit},
+            self.offset_query_param: {"minimum": 0, "maximum": MAX_OFFSET},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters

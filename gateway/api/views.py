@@ -75,6 +75,9 @@ def _messages_list(request) -> list:
 
 
 class MessageListCreateApi(GatewayApi):
+    # Declared so the schema documents GET as the paginated object it answers ({count, next, previous, results}).
+    pagination_class = BoundedLimitOffsetPagination
+
     @extend_schema(
         request=MessageInSerializer,
         responses={202: QueuedSerializer, 200: QueuedSerializer, 429: ErrorSerializer, **ERRORS},
@@ -106,7 +109,7 @@ class MessageListCreateApi(GatewayApi):
             if rules.CONTROL_CHARS.search(ref):
                 raise ApplicationError("invalid", "client_ref cannot contain control characters.")
             qs = qs.filter(client_ref=ref)
-        paginator = BoundedLimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = MessageOutSerializer(page, many=True, context={"request": request, "api_client": client}).data
         return paginator.get_paginated_response(data)

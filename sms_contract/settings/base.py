@@ -234,6 +234,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sms_contract.schema.add_error_responses",
+    ],
 }
 # /api/schema/ and /api/docs/ for anyone (True) or only for signed-in staff, token holders and signed API clients
 # (False, the default without DEBUG): the schema maps every endpoint and is nothing an anonymous visitor needs.
