@@ -89,3 +89,14 @@ def test_uplink_from_a_0086_source_opts_out_the_ascii_number(db):
 @pytest.mark.parametrize("raw", [FULL_WIDTH, "+86 138 0013 8000", "0086" + ASCII, ASCII])
 def test_bill_numbers_are_read_as_ascii_digits(raw):
     assert parse_mobile(raw) == ASCII
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("+86 1３８-0013-8000", ASCII), ("0516-8388 1234", "0516-8388 1234")])
+def test_complainant_mobile_is_stored_as_ascii_and_a_landline_as_typed(contract, typed, stored):
+    from assessment import services
+
+    complaint = services.complaint_open(
+        contract=contract, received_at=timezone.now(), received_by="police", subject="x", complainant_mobile=typed
+    )
+    complaint.refresh_from_db()
+    assert complaint.complainant_mobile == stored
