@@ -2,7 +2,9 @@
 
 A request carries X-Api-Key, X-Timestamp, X-Nonce and X-Signature; the signature covers the method, the path
 with its query string, the timestamp, the nonce and the SHA-256 of the raw body (`gateway.apiclient.sign`).
-Each failure answers 401 with its own `code`. Nonces are remembered for the whole window in which their
+Each failure answers 401 with its own `code`, except that an unknown key, a disabled key and a wrong
+signature all answer `bad_signature` (a disabled client hears `client_disabled` only once its signature
+verifies), so key ids cannot be probed (ADR 0086). Nonces are remembered for the whole window in which their
 timestamp is acceptable, in the shared cache (Redis in production: `add` is atomic across processes) or, with
 no Redis configured, in the database, so a captured request cannot be replayed.
 """
