@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract
+from sms_contract.masking import mask_mobile, mask_mobiles_in_text
 
 
 class SendingProfile(models.Model):
@@ -189,7 +190,8 @@ class OptOut(models.Model):
         verbose_name_plural = _("退订")
 
     def __str__(self) -> str:
-        return self.mobile
+        # Titles, headings, history pages and admin log entries use this: masked for everyone (8.1).
+        return mask_mobile(self.mobile)
 
 
 class ScopeSegment(models.Model):
@@ -226,7 +228,8 @@ class PortedNumber(models.Model):
         verbose_name_plural = _("携号转网号码")
 
     def __str__(self) -> str:
-        return self.mobile
+        # Titles, headings, history pages and admin log entries use this: masked for everyone (8.1).
+        return mask_mobile(self.mobile)
 
 
 class ForbiddenWord(models.Model):
@@ -467,7 +470,7 @@ class UplinkMessage(models.Model):
         indexes = [models.Index(fields=["received_at"], name="uplink_received_idx")]
 
     def __str__(self) -> str:
-        return f"{self.received_at:%Y-%m-%d %H:%M} {self.text[:20]}"
+        return f"{self.received_at:%Y-%m-%d %H:%M} {mask_mobiles_in_text(self.text[:20])}"
 
 
 # --- api ---

@@ -115,7 +115,8 @@ def _read_detail(
                 msg_id = parse_msg_id(raw)
             column = "mobile"
             raw = values[i_mobile]
-            mobile = raw if raw.__class__ is str and raw.isdigit() and 5 <= len(raw) <= 20 else parse_mobile(raw)
+            plain = raw.__class__ is str and raw.isascii() and raw.isdigit() and 5 <= len(raw) <= 20
+            mobile = raw if plain else parse_mobile(raw)
             column = "submitted_at"
             at_text, day = _submitted(values[i_at])
             if not first <= day <= last:
