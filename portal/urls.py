@@ -8,6 +8,7 @@ portal_patterns = [
     path("", carrier.index, name="index"),
     path("bills/upload/", carrier.bill_upload, name="bill-upload"),
     path("bills/<int:pk>/", carrier.bill_detail, name="bill"),
+    path("uploads/<int:pk>/", carrier.upload_status, name="upload-status"),
     path("tickets/<int:pk>/<str:step>/", carrier.ticket_step, name="ticket-step"),
     path("complaints/<int:pk>/<str:step>/", carrier.complaint_step, name="complaint-step"),
 ]
