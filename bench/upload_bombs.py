@@ -6,7 +6,9 @@ Builds in /tmp (kept for reruns):
   - bomb_strings.xlsx: ~300 KB whose shared-strings part inflates to one 300 MB string;
   - bomb_rows.xlsx:    ~300 KB whose sheet has 50 million empty rows (300 MB of XML);
   - big_50mb.csv:      a well-formed 50 MB detail bill (~800,000 rows) that is read off the request;
-  - the 1M-row CSV of bench/billing_bill_import.py when present (62 MB, also queued).
+  - the 1M-row CSV and XLSX of bench/billing_bill_import.py when present (62 MB and 27 MB, also queued).
+With --worker a Celery worker (solo pool, production settings) reads the queued files meanwhile, and each
+is followed on its status URL until done: seconds to done and the worker's peak RSS.
 Then creates the database `sms_bench_uploads` (BENCH_DB_NAME), migrates, loads the seed contract and a
 user, starts gunicorn with the production settings (DEBUG off, one worker so its memory is the one
 measured, PostgreSQL, port 18080 or BENCH_PORT, loopback only) and posts each file to
@@ -30,10 +32,12 @@ PG = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = os.environ.get("BENCH_DB_NAME", "sms_bench_uploads")
 PORT = int(os.environ.get("BENCH_PORT", "18080"))
 TMP = Path("/tmp")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 STRINGS_BOMB = TMP / "bomb_strings.xlsx"
 ROWS_BOMB = TMP / "bomb_rows.xlsx"
 BIG_CSV = TMP / "big_50mb.csv"
 MILLION_CSV = TMP / "billing_bench_1m.csv"
+MILLION_XLSX = TMP / "billing_bench_1m.xlsx"
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006"
@@ -148,13 +152,14 @@ def _env() -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
-        "REDIS_URL": "",
-        "CELERY_BROKER_URL": "",
+        "EMAIL_URL": "smtp://127.0.0.1:9",  # nothing is mailed here; loopback only
+        # a Redis of one's own (BENCH_REDIS_URL); the broker gets its own database, as in production
+        "REDIS_URL": f"{REDIS}/8",
+        "CELERY_BROKER_URL": f"{REDIS}/9",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "WEB_CONCURRENCY": "1",
+        "MEDIA_ROOT": str(TMP / "bench_upload_media"),
     }
-    # memory:// broker: the web request only queues the task (the worker is not what is measured here)
-    env["CELERY_BROKER_URL"] = "memory://"
     return env
 
 
@@ -221,9 +226,29 @@ def post(path: Path, token: str, contract: str, period: str, worker_pid: int) ->
         "seconds": round(seconds, 2),
         "worker_rss_before_mb": round(baseline),
         "worker_rss_peak_mb": round(peak[0]),
-        "message": (body.get("errors") or [{}])[0].get("message", "")[:120]
-        if isinstance(body.get("errors"), list)
-        else "",
+        "message": _first_message(body),
+        "url": body.get("url"),
+        "status_url": body.get("url"),
+    }
+
+
+def follow(url: str, token: str, worker_pid: int) -> dict:
+    """Poll a queued upload until the worker has finished it; the worker's peak RSS meanwhile."""
+    import requests
+
+    peak, started, status = 0.0, time.perf_counter(), {}
+    while time.perf_counter() - started < 900:
+        peak = max(peak, _rss_mb(worker_pid))
+        status = requests.get(f"http://127.0.0.1:{PORT}{url}", headers={"Authorization": f"Token {token}"}).json()
+        if status.get("state") in ("done", "failed"):
+            break
+        time.sleep(0.25)
+    return {
+        "state": status.get("state"),
+        "rows": status.get("rows_read"),
+        "seconds_to_done": round(time.perf_counter() - started, 1),
+        "celery_worker_rss_peak_mb": round(peak),
+        "error_code": status.get("code"),
     }
 
 
@@ -237,6 +262,7 @@ def _first_message(body: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--worker", action="store_true", help="also run a Celery worker and time the queued files")
     args = parser.parse_args()
     build_all()
     token, contract = setup_database()
@@ -256,6 +282,16 @@ def main() -> None:
         cwd=ROOT,
         start_new_session=True,
     )
+    celery = None
+    if args.worker:
+        celery_bin = str(ROOT / ".venv/bin/celery")
+        subprocess.run([celery_bin, "-A", "sms_contract", "purge", "-f"], env=_env(), cwd=ROOT, check=True)
+        celery = subprocess.Popen(
+            [celery_bin, "-A", "sms_contract", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+            env=_env(),
+            cwd=ROOT,
+            start_new_session=True,
+        )
     try:
         import requests
 
@@ -267,14 +303,20 @@ def main() -> None:
                 time.sleep(0.2)
         workers = _children(server.pid)
         worker = workers[0] if workers else server.pid
-        files = [STRINGS_BOMB, ROWS_BOMB, BIG_CSV] + ([MILLION_CSV] if MILLION_CSV.exists() else [])
+        files = [STRINGS_BOMB, ROWS_BOMB, BIG_CSV] + [p for p in (MILLION_CSV, MILLION_XLSX) if p.exists()]
         for path in files:
             result = post(path, token, contract, "2025-10", worker)
             result["target_met"] = result["seconds"] < 2 and result["worker_rss_peak_mb"] < 300
+            if celery is not None and result.pop("url", None):
+                result.update(follow(result["status_url"], token, celery.pid))
+            result.pop("status_url", None)
             print(json.dumps(result, ensure_ascii=False))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        if celery is not None:
+            os.killpg(celery.pid, signal.SIGTERM)
+            celery.wait(timeout=60)
         if not args.keep:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME], check=False)
 
