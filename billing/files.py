@@ -471,6 +471,16 @@ def is_blank(values: tuple) -> bool:
 # --- cell parsers: each returns the value or raises ValueError with a message for the user -------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_controls(text: str, what: str) -> None:
+    """NUL and other control characters are refused in every text cell we parse (Python's fromisoformat
+    stops at a NUL and would accept `2025-10-06\x00junk`)."""
+    if _CONTROL.search(text):
+        raise ValueError(f"{what}含控制字符：{text[:40]!r}")
+
+
 def _in_era(day: date, value) -> None:
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(f"日期超出 {FIRST_YEAR}–{LAST_YEAR} 年：{value!r}")
@@ -485,6 +495,7 @@ def parse_date(value) -> date:
         day = value
     else:
         text = str(value or "").strip().replace("/", "-")
+        _no_controls(text, "日期")
         if len(text) == 8 and text.isdigit():
             text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
         try:
@@ -555,6 +566,7 @@ def parse_submitted_at(value) -> datetime:
         moment = value
     else:
         text = str(value or "").strip().replace("/", "-")
+        _no_controls(text, "时间")
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -567,7 +579,7 @@ def parse_submitted_at(value) -> datetime:
 
 def parse_status(value) -> str:
     text = str(value if value is not None else "").strip()
-    if len(text) > 20 or "\\" in text or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+    if len(text) > 20 or "\\" in text or _CONTROL.search(text):
         raise ValueError(f"状态过长或含控制字符：{text[:25]!r}")
     return text
 
