@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-
-from tests.billing.test_billing_upload_limits import NS, xlsx
+from factories.billing import NS
+from factories.billing import minimal_xlsx as xlsx
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 11, 10, 10, 0, tzinfo=TZ)
