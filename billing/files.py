@@ -281,6 +281,7 @@ def _column_index(ref: str) -> int:
 
 
 _DOCTYPE = b"<!DOCTYPE"
+CHUNK_BYTES = 16 * 1024  # as ElementTree.iterparse: larger chunks build more elements before they are dropped
 
 
 def _runs_longer_than(limit: int):
@@ -308,7 +309,7 @@ def _runs_longer_than(limit: int):
 
 def _iterparse_children(source, parent_tag: str, child_tag: str, limits: UploadLimits, part: str):
     """Yield each complete `child_tag` element under `parent_tag`, then drop it: constant memory. The XML is
-    fed in 64 KB chunks; no text may be longer than a cell can be (checked on the bytes, before parsing), no
+    fed in 16 KB chunks; no text may be longer than a cell can be (checked on the bytes, before parsing), no
     child may have more than a row's worth of elements, and no DTD is accepted (entity expansion)."""
     import xml.etree.ElementTree as ET
 
@@ -321,7 +322,7 @@ def _iterparse_children(source, parent_tag: str, child_tag: str, limits: UploadL
         "XLSX 文件内容超出限制，未导入。 (The XLSX file exceeds the reading limits.)",
         f"{part}：文本超过 {limits.max_cell_chars} 个字符、含 DTD，或一行 / 一个字符串的元素过多。",
     )
-    while chunk := source.read(65536):
+    while chunk := source.read(CHUNK_BYTES):
         try:
             check(chunk)
         except ValueError:
