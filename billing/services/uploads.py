@@ -5,6 +5,7 @@ worker while the uploader watches its state (docs/adr/0080)."""
 import contextlib
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
@@ -129,6 +130,12 @@ def billing_upload_process(*, upload_id: int) -> BillingUpload | None:
         upload.error_code, upload.error_detail = exc.code, exc.detail
         upload.errors = exc.extra.get("errors", [])
         upload.error_count = exc.extra.get("error_count", len(upload.errors))
+    except SoftTimeLimitExceeded:
+        upload.state = BillingUpload.State.FAILED
+        upload.error_code = "timeout"
+        upload.error_detail = (
+            f"文件处理超过 {settings.BILLING_UPLOAD_TASK_TIME_LIMIT} 秒，未导入。 (Reading the file took too long.)"
+        )
     else:
         upload.state = BillingUpload.State.DONE
         if isinstance(result, CarrierBill):

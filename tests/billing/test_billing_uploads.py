@@ -239,3 +239,23 @@ def test_admin_add_pages_of_file_only_objects_lead_to_the_upload_page(admin_clie
     assert empty.status_code == 302 and empty.url == "/admin/billing/successcountimport/upload/"
     assert not SuccessCountImport.objects.exists()
     assert admin_client_.get("/admin/billing/carrierbill/upload/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_upload_cut_off_by_the_time_limit_is_marked_failed_not_left_running(contract, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from billing.models import BillingUpload
+    from billing.services import uploads
+
+    upload = BillingUpload.objects.create(kind="carrier_bill", contract=contract, year=2025, month=10, filename="b")
+    upload.file.save("b.csv", io.BytesIO(GOOD.encode()))
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(uploads, "_process", too_slow)
+    uploads.billing_upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert (upload.state, upload.error_code) == ("failed", "timeout")
+    assert not upload.file
