@@ -20,7 +20,7 @@ def _is_xhr(request) -> bool:
 def _index_context(request, form=None, errors=None, error_detail=""):
     from assessment.models import Complaint
     from assessment.selectors import clock_views, complaint_clocks, fault_ticket_clocks
-    from billing.selectors import carrier_bills_for_user, statements_for_user
+    from billing.selectors import carrier_bills_for_user, statements_for_user, uploads_for_user
 
     contracts = contract_list_for_user(user=request.user)
     now = timezone.now()
@@ -36,6 +36,7 @@ def _index_context(request, form=None, errors=None, error_detail=""):
         "contracts": contracts,
         "form": form or BillUploadForm(user=request.user),
         "bills": carrier_bills_for_user(user=request.user)[:24],
+        "uploads": uploads_for_user(user=request.user).filter(kind="carrier_bill")[:10],
         "statements": statements_for_user(user=request.user)
         .select_related("contract")
         .order_by("-year", "-month")[:24],

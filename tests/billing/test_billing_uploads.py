@@ -162,6 +162,8 @@ def test_portal_queues_a_large_bill_and_the_page_follows_it(
     assert status["state"] == "done"
     assert status["result_url"] == f"/portal/bills/{CarrierBill.objects.get().pk}/"
     assert client.get(url).url == status["result_url"]  # the page sends the finished upload to its bill
+    index = client.get("/portal/").content.decode()
+    assert "后台处理的大文件" in index and f'href="{url}"' in index
 
 
 @pytest.mark.django_db
