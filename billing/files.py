@@ -61,6 +61,7 @@ class UploadLimits:
     max_line_chars: int = 65_536  # one physical CSV line
     max_columns: int = 256  # cells further right are ignored
     max_parts: int = 1_000  # zip entries
+    max_small_part_bytes: int = 16 * 1024 * 1024  # styles, workbook, theme...: parsed whole by openpyxl
 
 
 def upload_limits() -> UploadLimits:
@@ -110,6 +111,13 @@ def inspect_upload(file, limits: UploadLimits | None = None) -> None:
         _inspect_zip(raw, limits)
 
 
+def _streamed_part(name: str) -> bool:
+    """Parts we read with the bounded streaming parser (sheets, shared strings) or never read (media); every
+    other part (workbook, styles, theme, properties) is parsed whole by openpyxl and must stay small."""
+    name = name.lower()
+    return "/worksheets/" in name or name.endswith("sharedstrings.xml") or "/media/" in name
+
+
 def _inspect_zip(raw, limits: UploadLimits) -> None:
     try:
         with zipfile.ZipFile(raw) as archive:
@@ -124,6 +132,13 @@ def _inspect_zip(raw, limits: UploadLimits) -> None:
     total = 0
     for part in parts:
         total += part.file_size
+        if part.file_size > limits.max_small_part_bytes and not _streamed_part(part.filename):
+            raise _refuse(
+                "xlsx_refused",
+                detail,
+                f"部件 {part.filename} 解压后 {_mib(part.file_size)}，"
+                f"此类部件上限 {_mib(limits.max_small_part_bytes)}。",
+            )
         if part.file_size > 1024 * 1024 and part.file_size > limits.max_ratio * max(part.compress_size, 1):
             ratio = part.file_size // max(part.compress_size, 1)
             raise _refuse(

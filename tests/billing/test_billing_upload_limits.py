@@ -47,6 +47,17 @@ def test_total_inflated_size_is_bounded_even_at_a_plausible_ratio():
     assert err.code == "xlsx_refused" and "解压后" in err.extra["errors"][0]["message"]
 
 
+def test_parts_openpyxl_parses_whole_must_stay_small():
+    import zipfile as zf
+
+    out = io.BytesIO(xlsx().getvalue())
+    with zf.ZipFile(out, "a", compression=zf.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/styles.xml", b"<styleSheet>" + b"<x/>" * 5000 + b"</styleSheet>")
+    out.seek(0)
+    err = refusal(out, UploadLimits(max_ratio=10**9, max_small_part_bytes=10_000))
+    assert err.code == "xlsx_refused" and "xl/styles.xml" in err.extra["errors"][0]["message"]
+
+
 def test_a_string_longer_than_a_cell_is_refused_while_streaming_without_building_it():
     bomb = xlsx(strings=f'<sst xmlns="{NS}"><si><t>'.encode() + b"A" * 2_000_000 + b"</t></si></sst>")
     err = refusal(bomb, LOOSE)
