@@ -404,6 +404,20 @@ GATEWAY_NONCE_STORE = env.str("GATEWAY_NONCE_STORE", default="cache" if REDIS_UR
 # A batch of 1,000 ten-unit notices is up to ~4.5 MB of JSON (Django's default cap is 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
 
+# --- Billing uploads: carrier bills and success counts (docs/operations.md "Upload limits", docs/adr/0080) --------
+# Larger files are refused with 413 (nginx's client_max_body_size must be at least this).
+BILLING_UPLOAD_MAX_BYTES = env.int("BILLING_UPLOAD_MAX_BYTES", default=128 * 1024 * 1024)
+# Files up to this size are read inside the web request; larger ones are stored and read by a Celery worker,
+# the uploader following its progress on a status page.
+BILLING_UPLOAD_INLINE_MAX_BYTES = env.int("BILLING_UPLOAD_INLINE_MAX_BYTES", default=1024 * 1024)
+# Checked before anything is inflated or parsed; anything beyond is refused with a code and the row.
+BILLING_UPLOAD_MAX_ROWS = env.int("BILLING_UPLOAD_MAX_ROWS", default=2_000_000)
+BILLING_UPLOAD_MAX_INFLATED_BYTES = env.int("BILLING_UPLOAD_MAX_INFLATED_BYTES", default=512 * 1024 * 1024)
+BILLING_UPLOAD_MAX_RATIO = env.int("BILLING_UPLOAD_MAX_RATIO", default=100)
+BILLING_UPLOAD_MAX_SHARED_STRINGS = env.int("BILLING_UPLOAD_MAX_SHARED_STRINGS", default=4_000_000)
+# Seconds a worker may spend on one file (a 1M-row XLSX takes about a minute on two cores).
+BILLING_UPLOAD_TASK_TIME_LIMIT = env.int("BILLING_UPLOAD_TASK_TIME_LIMIT", default=900)
+
 # --- Contracts and portal (web): deadline reminders, docs/adr/0050 -----------------------------------
 # Reminder e-mails go this many days before each deadline (each sent once per deadline).
 CONTRACTS_REMINDER_DAYS = env.list("CONTRACTS_REMINDER_DAYS", cast=int, default=[30, 7, 1])
