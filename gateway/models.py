@@ -269,6 +269,9 @@ class Message(models.Model):
         DELIVERED = "delivered", _("已送达")
         FAILED = "failed", _("失败")
         EXPIRED = "expired", _("过期")
+        # Accepted by the carrier, but no status report came within its validity plus a grace period (a
+        # node that restarted lost it): final, so nothing waits forever. Counted in DailyCount.no_report_messages.
+        NO_REPORT = "no_report", _("无状态报告")
         REJECTED = "rejected", _("拒绝")
 
     # The four references below have no database-level FK constraint: their checks cost about 45 ms per
@@ -331,6 +334,8 @@ class Message(models.Model):
         indexes = [
             # The queue: only queued rows are indexed, so claims stay fast however large the table grows.
             models.Index(fields=["id"], condition=Q(status="queued"), name="message_queue_idx"),
+            # Messages waiting for their report, by validity: the no-report sweep reads only these.
+            models.Index(fields=["valid_until"], condition=Q(status="submitted"), name="message_awaiting_report_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
             models.Index(fields=["mobile", "created_at"], name="message_mobile_idx"),
         ]
@@ -385,6 +390,8 @@ class DailyCount(models.Model):
     delivered_units = models.BigIntegerField(default=0, verbose_name=_("送达计费条数"))
     failed_messages = models.BigIntegerField(default=0, verbose_name=_("失败短信数"))
     refused_segments = models.BigIntegerField(default=0, verbose_name=_("被拒分段数"))
+    # Accepted messages that got no status report within validity + GATEWAY_NO_REPORT_GRACE_SECONDS.
+    no_report_messages = models.BigIntegerField(_("无状态报告条数"), default=0)
 
     class Meta:
         verbose_name = _("每日发送统计")

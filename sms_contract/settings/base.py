@@ -182,7 +182,14 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND is None else 86_400  # no daily cleanup of nothing
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis away must not hang a request: fail in about a second and fall back (docs/operations.md).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if CELERY_BROKER_URL:
@@ -375,7 +382,11 @@ ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5
 
 # --- The sender (gateway: `manage.py runsender`) ----------------------------------
 GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
-GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=120)
+# Leases on claimed messages, renewed every 3 s while the sender lives: a dead sender's work is free again
+# within this many seconds (on the same host its journal is replayed sooner, see docs/adr/0040).
+GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=12)
+# The local journal of claims and SUBMIT_RESPs (one file per sender; must survive a sender restart).
+GATEWAY_SENDER_JOURNAL_DIR = env.path("GATEWAY_SENDER_JOURNAL_DIR", default=str(BASE_DIR / "run" / "sender-journal"))
 GATEWAY_SENDER_POLL_SECONDS = env.float("GATEWAY_SENDER_POLL_SECONDS", default=1.0)
 GATEWAY_NODE_PROBATION_SECONDS = env.float("GATEWAY_NODE_PROBATION_SECONDS", default=10.0)
 GATEWAY_NODE_RAMP_SECONDS = env.float("GATEWAY_NODE_RAMP_SECONDS", default=30.0)
@@ -386,6 +397,9 @@ GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", def
 # What to do with a submit whose answer was lost: "resend" (another node, marked possible duplicate) or "fail".
 GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
 GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
+# A submitted message whose status report has not come this long after its validity ended becomes `no_report`
+# (无状态报告, final): reports die with a node that restarts; nothing may wait forever.
+GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
 
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------
