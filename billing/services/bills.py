@@ -85,8 +85,8 @@ def _submitted(raw) -> tuple[str, str]:
             raise ValueError(f"不是时间（应为 YYYY-MM-DD HH:MM:SS）：{raw!r}") from None
         if moment.tzinfo is None and FIRST_YEAR <= moment.year <= LAST_YEAR:
             return raw + "+08:00", raw[:10]
-    moment = parse_submitted_at(raw)
-    return moment.isoformat(), moment.astimezone(SHANGHAI).date().isoformat()
+    moment = parse_submitted_at(raw).astimezone(SHANGHAI)  # one offset in storage, as the fast path writes
+    return moment.isoformat(), moment.date().isoformat()
 
 
 def _read_detail(
