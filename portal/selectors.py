@@ -44,6 +44,7 @@ class Dashboard:
     volume_svg: str
     rate_svg: str
     lifecycle: Lifecycle
+    calendar_warnings: list
 
 
 def dashboard_contract(*, user, contract_id: int | None = None) -> Contract | None:
@@ -134,6 +135,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
     prepayment, billed = _prepayment_balance(contract, today)
     month_rate, month_no_report = _month_delivery(contract, today)
     tickets, complaints = open_tickets_and_complaints(contract=contract, now=now)
+    lifecycle = contract_lifecycle(contract, today=today)
     return Dashboard(
         contract=contract,
         today=today,
@@ -151,6 +153,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
             recent_fen=rules.fee_fen(recent_units, price),
             recent_days=PACE_DAYS,
             today=today,
+            term_end=_forecast_cap(lifecycle),
         ),
         consumption_since=since,
         nodes=_node_health(contract),
@@ -158,5 +161,29 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         complaints=complaints,
         volume_svg=volume_svg,
         rate_svg=rate_svg,
-        lifecycle=contract_lifecycle(contract, today=today),
+        lifecycle=lifecycle,
+        calendar_warnings=_calendar_warnings(today),
     )
+
+
+def _calendar_warnings(today: date) -> list:
+    from billing.selectors import calendar_warnings
+
+    return calendar_warnings(today=today)
+
+
+def _forecast_cap(lifecycle: Lifecycle) -> date | None:
+    """The last day of service a forecast may name: the known service end, else the current term's end."""
+    ends = [d for d in (lifecycle.service_end, lifecycle.current_term.end if lifecycle.current_term else None) if d]
+    return min(ends) if ends else None
+
+
+def with_sheet_flags(statements: list) -> list:
+    """Set `has_sheet` on each statement: whether its month's signed assessment sheet (考核表) exists, so pages
+    link only documents that exist."""
+    from assessment.selectors import assessment_sheet_ids
+
+    signed = assessment_sheet_ids(ids={s.assessment_id for s in statements})
+    for statement in statements:
+        statement.has_sheet = statement.assessment_id in signed
+    return statements

@@ -2,9 +2,10 @@
 
 import logging
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,10 +14,45 @@ from sms_contract.exceptions import ApplicationError
 
 
 def exception_handler(exc, context):
+    response = _json_error(exc, context)
+    view, request = context.get("view"), context.get("request")
+    if response is not None and getattr(view, "document_view", False) and _browser_navigation(request):
+        return _document_error_page(request, response)
+    return response
+
+
+def _browser_navigation(request) -> bool:
+    """A person following a link (the browser asks for HTML first), not an API client asking for JSON."""
+    accept = request.META.get("HTTP_ACCEPT", "") if request is not None else ""
+    return accept.split(",")[0].strip().startswith("text/html")
+
+
+TITLES = {404: "文件不存在", 403: "无权查看此文件", 409: "文件尚未生成"}
+
+
+def _document_error_page(request, response):
+    """Document links (PDF, XLSX) opened in a browser answer a styled page, not raw JSON (same status)."""
+    from django.shortcuts import render
+
+    data = response.data if isinstance(response.data, dict) else {}
+    context = {
+        "title": TITLES.get(response.status_code, "无法提供此文件"),
+        "detail": data.get("detail", ""),
+        "code": data.get("code", ""),
+        "status": response.status_code,
+    }
+    return render(request, "portal/document_missing.html", context, status=response.status_code)
+
+
+def _json_error(exc, context):
     if isinstance(exc, ApplicationError):
         return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()  # get_object_or_404 in a view: the same body as every other error
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return error_response(exc)

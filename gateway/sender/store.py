@@ -687,7 +687,7 @@ def daily_counts_add(counts: dict[tuple, dict[str, int]]) -> None:
         placeholders = ", ".join(["%s"] * (4 + len(_COUNT_FIELDS)))
         sql = (
             f"INSERT INTO {table} (contract_id, day, notice_type_id, node_id, {cols}) VALUES ({placeholders}) "  # noqa: S608
-            f"ON CONFLICT (contract_id, day, notice_type_id, node_id) DO UPDATE SET {updates}"
+            f"ON CONFLICT (contract_id, day, COALESCE(notice_type_id, 0), COALESCE(node_id, 0)) DO UPDATE SET {updates}"
         )
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)

@@ -38,11 +38,29 @@ def test_dashboard_figures(client_as, police_user, contract, daily_counts):
     assert 'id="month-units">100,000<' in page  # 1-10 March
     assert "99.00%" in page  # delivered / accepted this month
     assert 'id="month-no-report">0<' in page
-    # consumed since activation: 40 days × 300.00 = 12,000.00; pace 300.00/day; 1,428,000.00 left -> 4760 days
+    # consumed since activation: 40 days × 300.00 = 12,000.00; pace 300.00/day; 1,428,000.00 left -> 4760 days,
+    # past the first term's end (2026-12-31): the forecast says so instead of a date
     assert 'id="consumed">¥12,000.00<' in page
-    assert (NOW.date() + timedelta(days=4760)).isoformat() in page
+    assert (NOW.date() + timedelta(days=4760)).isoformat() not in page
+    assert "服务期内用不完" in page and "服务期至 2026-12-31" in page
     assert page.count('class="bar"') == 90
     assert "续展决定截止日" in page  # police see the lifecycle
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["police_user", "carrier_user", "finance_user", "auditor_user"])
+def test_one_small_notice_gives_a_forecast_beyond_the_term_not_a_server_error(
+    request, role, client_as, contract, daily_counts
+):
+    """Issue 12: after the README's one demo notice (2 units = 6 fen in 30 days) / answered 500 (date overflow)."""
+    contract.activated_on = date(2025, 9, 15)
+    contract.save()
+    daily_counts({NOW.date(): (2, 2)})
+    with time_machine.travel(NOW):
+        response = client_as(request.getfixturevalue(role)).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "服务期内用不完" in page and "服务期至 2026-09-14" in page
 
 
 @pytest.mark.django_db
