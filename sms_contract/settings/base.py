@@ -73,7 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the project (no CDN: /api/docs/ works offline)
     "django_celery_beat",
     "simple_history",
-    "axes",
+    "sms_contract.apps.AxesConfig",  # django-axes, named in Chinese in the admin
     "contracts",
     "billing",
     "assessment",
