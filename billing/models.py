@@ -467,3 +467,54 @@ class PerformanceBond(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.number} 履约保证金"
+
+
+class BillingUpload(models.Model):
+    """A large bill or success-count file: taken by the web request, stored, and read by a Celery worker
+    (docs/adr/0080). Its state and the rows read so far are what the uploader's status page shows."""
+
+    class Kind(models.TextChoices):
+        CARRIER_BILL = "carrier_bill", _("运营商账单")
+        SUCCESS_COUNTS = "success_counts", _("成功条数")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="billing_uploads", verbose_name=_("合同")
+    )
+    year = models.PositiveSmallIntegerField(_("年"), null=True, blank=True)
+    month = models.PositiveSmallIntegerField(_("月"), null=True, blank=True)
+    file = models.FileField(_("文件"), upload_to="billing-uploads/%Y/%m/", max_length=200, blank=True)
+    filename = models.CharField(_("文件名"), max_length=255)
+    size = models.BigIntegerField(_("大小（字节）"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("上传人")
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始处理"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("处理完成"), null=True, blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_read = models.PositiveIntegerField(_("已读行数"), default=0)
+    error_code = models.CharField(_("错误代码"), max_length=40, blank=True)
+    error_detail = models.TextField(_("错误"), blank=True)
+    errors = models.JSONField(_("出错的行"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    carrier_bill = models.ForeignKey(
+        CarrierBill, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("账单")
+    )
+    success_import = models.ForeignKey(
+        SuccessCountImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("导入")
+    )
+
+    class Meta:
+        verbose_name = _("文件上传")
+        verbose_name_plural = _("文件上传")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename}（{self.get_state_display()}）"

@@ -157,6 +157,28 @@ def carrier_bills_for_user(*, user) -> QuerySet[CarrierBill]:
     return CarrierBill.objects.filter(contract__in=contract_list_for_user(user=user)).select_related("contract")
 
 
+def uploads_for_user(*, user) -> QuerySet:
+    """Queued bill and success-count files: the uploader's own, and those of contracts the user may see whose
+    bills (or imports) the user may view."""
+    from django.db.models import Q
+
+    from billing.models import BillingUpload
+    from contracts.selectors import contract_list_for_user
+
+    if not user.is_authenticated:
+        return BillingUpload.objects.none()
+    kinds = [
+        kind
+        for kind, perm in (
+            (BillingUpload.Kind.CARRIER_BILL, "billing.view_carrierbill"),
+            (BillingUpload.Kind.SUCCESS_COUNTS, "billing.view_successcountimport"),
+        )
+        if user.is_superuser or user.has_perm(perm)
+    ]
+    visible = Q(uploaded_by=user) | Q(kind__in=kinds, contract__in=contract_list_for_user(user=user))
+    return BillingUpload.objects.filter(visible).select_related("contract")
+
+
 def outstanding_statements(*, contract: Contract) -> QuerySet[Statement]:
     """Issued statements not yet paid in full, oldest due first (5.5)."""
     return Statement.objects.filter(

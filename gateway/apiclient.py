@@ -146,7 +146,10 @@ class SmsApiClient:
         if payload is not None:
             headers["Content-Type"] = "application/json"
         status, raw = self._roundtrip(method, full_path, body, headers)
-        data = json.loads(raw) if raw else None
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:  # an HTML error page from a proxy or a crashed server: still our own error type
+            raise ApiError(status, "not_json", raw[:200].decode(errors="replace")) from None
         if status >= 400:
             if isinstance(data, dict):
                 raise ApiError(status, str(data.get("code", "error")), str(data.get("detail", "")), data)

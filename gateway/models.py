@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract
+from sms_contract.masking import mask_mobile, mask_mobiles_in_text
 
 
 class SendingProfile(models.Model):
@@ -189,7 +190,8 @@ class OptOut(models.Model):
         verbose_name_plural = _("退订")
 
     def __str__(self) -> str:
-        return self.mobile
+        # Titles, headings, history pages and admin log entries use this: masked for everyone (8.1).
+        return mask_mobile(self.mobile)
 
 
 class ScopeSegment(models.Model):
@@ -226,7 +228,8 @@ class PortedNumber(models.Model):
         verbose_name_plural = _("携号转网号码")
 
     def __str__(self) -> str:
-        return self.mobile
+        # Titles, headings, history pages and admin log entries use this: masked for everyone (8.1).
+        return mask_mobile(self.mobile)
 
 
 class ForbiddenWord(models.Model):
@@ -266,6 +269,9 @@ class Message(models.Model):
         DELIVERED = "delivered", _("已送达")
         FAILED = "failed", _("失败")
         EXPIRED = "expired", _("过期")
+        # Accepted by the carrier, but no status report came within its validity plus a grace period (a
+        # node that restarted lost it): final, so nothing waits forever. Counted in DailyCount.no_report_messages.
+        NO_REPORT = "no_report", _("无状态报告")
         REJECTED = "rejected", _("拒绝")
 
     # The four references below have no database-level FK constraint: their checks cost about 45 ms per
@@ -328,6 +334,8 @@ class Message(models.Model):
         indexes = [
             # The queue: only queued rows are indexed, so claims stay fast however large the table grows.
             models.Index(fields=["id"], condition=Q(status="queued"), name="message_queue_idx"),
+            # Messages waiting for their report, by validity: the no-report sweep reads only these.
+            models.Index(fields=["valid_until"], condition=Q(status="submitted"), name="message_awaiting_report_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
             models.Index(fields=["mobile", "created_at"], name="message_mobile_idx"),
         ]
@@ -382,6 +390,8 @@ class DailyCount(models.Model):
     delivered_units = models.BigIntegerField(default=0, verbose_name=_("送达计费条数"))
     failed_messages = models.BigIntegerField(default=0, verbose_name=_("失败短信数"))
     refused_segments = models.BigIntegerField(default=0, verbose_name=_("被拒分段数"))
+    # Accepted messages that got no status report within validity + GATEWAY_NO_REPORT_GRACE_SECONDS.
+    no_report_messages = models.BigIntegerField(_("无状态报告条数"), default=0)
 
     class Meta:
         verbose_name = _("每日发送统计")
@@ -467,7 +477,7 @@ class UplinkMessage(models.Model):
         indexes = [models.Index(fields=["received_at"], name="uplink_received_idx")]
 
     def __str__(self) -> str:
-        return f"{self.received_at:%Y-%m-%d %H:%M} {self.text[:20]}"
+        return f"{self.received_at:%Y-%m-%d %H:%M} {mask_mobiles_in_text(self.text[:20])}"
 
 
 # --- api ---

@@ -21,10 +21,10 @@ def test_contract_list_shows_amounts_as_two_decimal_strings(api_as, police_user)
 
 @pytest.mark.django_db
 def test_token_authentication_works(api_client, police_user):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    token = Token.objects.create(user=police_user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _row, token = AuthToken.objects.create(user=police_user, expiry=None)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api_client.get("/api/v1/contracts/").status_code == 200
 
 
