@@ -4,12 +4,16 @@ Part scores are kept as a mapping part code → whole number because the parts, 
 bands are data of the contract (`contracts.scheme`); the services check them against that data.
 """
 
+import contextlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from sms_contract import textnorm
 
 
 def _times_after(obj: models.Model, start: str, fields: list[str], message) -> None:
@@ -88,6 +92,8 @@ class Assessment(models.Model):
     @property
     def period(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+    period.fget.short_description = _("账期")
 
 
 class AssessmentVersion(models.Model):
@@ -235,6 +241,11 @@ class Complaint(models.Model):
 
     def clean(self) -> None:
         _times_after(self, "received_at", ["passed_at", "first_reply_at", "resolved_at"], _("不能早于受理时间。"))
+        if self.complainant_mobile:
+            # A mobile typed any way (1３８…, +86, dashes) is stored as its 11 ASCII digits like everywhere else,
+            # so it is masked and found; a landline or other number stays as typed.
+            with contextlib.suppress(textnorm.InvalidMobile):
+                self.complainant_mobile = textnorm.mobile_normalize(self.complainant_mobile)
 
 
 class SlaBreach(models.Model):

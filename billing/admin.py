@@ -20,6 +20,7 @@ from billing.models import (
     CalendarDay,
     CalendarYear,
     CarrierBill,
+    CreditOffset,
     ImportedDailyUnits,
     Invoice,
     Payment,
@@ -39,6 +40,7 @@ from billing.services.statements import (
 )
 from billing.services.uploads import billing_file_accept, billing_upload_status
 from contracts.models import Contract
+from sms_contract.admin_display import fen_field, flag, readable_fields
 from sms_contract.exceptions import ApplicationError
 from sms_contract.money import format_fen_grouped, yuan_to_fen
 
@@ -222,7 +224,7 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
     upload_form = CarrierBillUploadForm
     upload_title = "上传运营商月度账单（按日汇总或逐条明细）"
     change_list_template = "billing/admin/upload_change_list.html"
-    list_display = ["contract", "period", "kind", "total_units", "is_late", "due_on", "uploaded_at", "uploaded_by"]
+    list_display = ["contract", "period", "kind", "total_units", "late", "due_on", "uploaded_at", "uploaded_by"]
     list_filter = ["is_late", "kind", "contract"]
     fields = [
         "contract",
@@ -232,12 +234,16 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
         "uploaded_by",
         "uploaded_at",
         "due_on",
-        "is_late",
+        "late",
         "total_units",
         "record_count",
         "reconciliation",
     ]
     readonly_fields = fields
+
+    @flag(_("是否按时提供"), true_text="逾期提供", false_text="按时提供", warn_when=True, ordering="is_late")
+    def late(self, obj):
+        return obj.is_late
 
     def handle_upload(self, request, data):
         upload = data["file"]
@@ -282,6 +288,29 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
         return False
 
 
+class CreditOffsetInline(admin.TabularInline):
+    model = CreditOffset
+    fk_name = "statement"
+    verbose_name = _("收到的贷项抵减")
+    verbose_name_plural = _("收到的贷项抵减")
+    extra = 0
+    can_delete = False
+    readonly_fields = ["credit", fen_field("amount_fen", _("抵减金额")), "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _part_name(code: str) -> str:
+    """An Annex 3 part's name for its code (every contract's scheme; the codes are shared)."""
+    for parts in Contract.objects.values_list("assessment_parts", flat=True):
+        for part in parts or []:
+            if part.get("code") == code:
+                return part.get("name", code)
+    return code
+
+
 @admin.register(Statement)
 class StatementAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -300,7 +329,19 @@ class StatementAdmin(SimpleHistoryAdmin):
     list_filter = ["state", "kind", "contract", "year"]
     search_fields = ["number"]
     actions = ["recompute", "approve", "issue", "adjust"]
-    readonly_fields = [f.name for f in Statement._meta.fields] + ["pdf"]
+    inlines = [CreditOffsetInline]
+    readonly_fields = [
+        *readable_fields(
+            Statement,
+            exclude=("pdf_file",),
+            json_options={
+                "assessment_scores": {"headers": ("考核项目", "得分"), "key_label": _part_name},
+                "daily_units": {"headers": ("日期", "成功条数")},
+            },
+        ),
+        "pdf",
+    ]
+    fields = readonly_fields  # view-only: only these, so amounts show in yuan and JSON as tables
 
     @admin.display(description=_("账期"))
     def period(self, obj):
@@ -428,7 +469,8 @@ class PaymentAllocationInline(admin.TabularInline):
     model = PaymentAllocation
     extra = 0
     can_delete = False
-    readonly_fields = ["statement", "amount_fen", "created_at"]
+    readonly_fields = ["statement", fen_field("amount_fen", _("抵充金额")), "created_at"]
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -437,7 +479,7 @@ class PaymentAllocationInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(SimpleHistoryAdmin):
     list_display = ["paid_on", "contract", "reference", "amount", "unallocated", "recorded_by"]
-    readonly_fields = ["contract", "paid_on", "amount_fen", "reference", "unallocated_fen", "recorded_by"]
+    readonly_fields = ["contract", "paid_on", "amount", "reference", "unallocated", "recorded_by"]
     inlines = [PaymentAllocationInline]
 
     @admin.display(description=_("金额（元）"))

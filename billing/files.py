@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sms_contract import textnorm
 from sms_contract.exceptions import ApplicationError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -567,12 +568,16 @@ def parse_msg_id(value) -> int:
 
 
 def parse_mobile(value) -> str:
+    """A bill's number as ASCII digits (sms_contract.textnorm.mobile_digits: full-width digits, separators and
+    +86 / 86 / 0086 handled as everywhere else); 5 to 20 digits, the carrier may bill other numbers too."""
     text = str(value if value is not None else "").strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
-    if text.startswith("+86"):
-        text = text[3:]
-    if not (text.isdigit() and 5 <= len(text) <= 20):
+    try:
+        text = textnorm.mobile_digits(text)
+    except textnorm.InvalidMobile:
+        raise ValueError(f"不是手机号码：{value!r}") from None
+    if not 5 <= len(text) <= 20:
         raise ValueError(f"不是手机号码：{value!r}")
     return text
 

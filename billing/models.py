@@ -18,6 +18,7 @@ class CalendarYear(models.Model):
     class Source(models.TextChoices):
         PACKAGE = "chinese_calendar", _("chinese_calendar 软件包")
         MANUAL = "manual", _("人工录入（国务院办公厅通知）")
+        PROVISIONAL = "provisional", _("临时（按放假办法推算，待国务院办公厅通知）")
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
     source = models.CharField(_("来源"), max_length=20, choices=Source.choices, default=Source.MANUAL)
@@ -161,6 +162,8 @@ class CarrierBill(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
 
 class CarrierBillDay(models.Model):
     bill = models.ForeignKey(CarrierBill, on_delete=models.CASCADE, related_name="days", verbose_name=_("账单"))
@@ -298,6 +301,8 @@ class Statement(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
     @property
     def outstanding_fen(self) -> int:
         return max(0, self.net_due_fen - self.paid_fen)
@@ -380,6 +385,33 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment} → {self.statement}"
+
+
+class CreditOffset(models.Model):
+    """Part of a credit — an issued adjustment statement with a negative amount due — set against a later amount
+    due, oldest due first (billing.services.payments.credit_offsets_apply)."""
+
+    credit = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credit_offsets", verbose_name=_("贷项结算单")
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credits_received", verbose_name=_("抵减的结算单")
+    )
+    amount_fen = models.BigIntegerField(_("抵减金额（分）"))
+    created_at = models.DateTimeField(_("抵减时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("贷项抵减")
+        verbose_name_plural = _("贷项抵减")
+        ordering = ["credit", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="creditoffset_amount_positive"),
+            models.CheckConstraint(condition=~models.Q(credit=models.F("statement")), name="creditoffset_not_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit} → {self.statement}"
 
 
 class Prepayment(models.Model):

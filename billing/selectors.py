@@ -255,3 +255,28 @@ def billed_before(*, contract: Contract, year: int, month: int) -> tuple[int, in
     )
     sums = earlier.aggregate(billable=Sum("billable_fen"), applied=Sum("prepayment_applied_fen"))
     return sums["billable"] or 0, sums["applied"] or 0
+
+
+CALENDAR_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class CalendarWarning:
+    year: int
+    missing: bool  # no calendar at all: due dates in that year cannot be computed
+    provisional: bool  # built from the statutory holidays only, until the State Council's notice is loaded
+    note: str
+
+
+def calendar_warnings(*, today: date, days: int = CALENDAR_WARNING_DAYS) -> list[CalendarWarning]:
+    """Years from today to `days` ahead whose working-day calendar is missing or only provisional."""
+    years = range(today.year, (today + timedelta(days=days)).year + 1)
+    loaded = {y.year: y for y in CalendarYear.objects.filter(year__in=list(years))}
+    out = []
+    for year in years:
+        row = loaded.get(year)
+        if row is None:
+            out.append(CalendarWarning(year, True, False, ""))
+        elif row.source == CalendarYear.Source.PROVISIONAL:
+            out.append(CalendarWarning(year, False, True, row.note))
+    return out

@@ -39,6 +39,17 @@ def _masked_columns(request) -> dict:
     return columns
 
 
+class MobileForm(forms.ModelForm):
+    """A number typed in the admin is stored as the API stores it (sms_contract.textnorm): `1３８ 0013-8000`
+    becomes `13800138000`, anything that is not a mainland mobile is refused on the field."""
+
+    def clean_mobile(self):
+        try:
+            return rules.normalize_mobile(self.cleaned_data["mobile"])
+        except rules.Refusal as refusal:
+            raise forms.ValidationError(refusal.detail, code=refusal.code) from None
+
+
 class MaskedMobileMixin:
     """Phone numbers through `mobile_display` / `content_display`, masked for users without the permission;
     searching by number only for users who may see numbers."""
@@ -175,6 +186,7 @@ class SubPortAdmin(SimpleHistoryAdmin):
 
 @admin.register(models.OptOut)
 class OptOutAdmin(MaskedMobileMixin, SimpleHistoryAdmin):
+    form = MobileForm
     list_display = ["mobile_display", "opted_out", "since", "source"]
     list_filter = ["opted_out", "source"]
     search_fields = ["=mobile"]
@@ -197,6 +209,7 @@ class ScopeSegmentAdmin(SimpleHistoryAdmin):
 
 @admin.register(models.PortedNumber)
 class PortedNumberAdmin(MaskedMobileMixin, SimpleHistoryAdmin):
+    form = MobileForm
     list_display = ["mobile_display", "direction", "since"]
     list_filter = ["direction"]
     search_fields = ["=mobile"]
@@ -285,7 +298,6 @@ class MessageAdmin(MaskedMobileMixin, ReadOnlyAdmin):
         "mobile_display",
         "status",
         "units",
-        "segments",
         "node",
         "created_at",
         "submitted_at",

@@ -64,9 +64,32 @@ def web_metrics() -> bytes:
     return generate_latest(registry)
 
 
+def metrics_allowed(request) -> bool:
+    """PUBLIC_METRICS, or the scraper's "Authorization: Bearer <METRICS_TOKEN>", or a signed-in staff user."""
+    import hmac
+
+    from django.conf import settings
+
+    if settings.PUBLIC_METRICS:
+        return True
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
 def metrics_view(request):
-    """GET /metrics of the web app: the queue gauges, computed now. Restrict it at the proxy if needed."""
-    from django.http import HttpResponse
+    """GET /metrics of the web app: the queue gauges, computed now; 401 unless `metrics_allowed`."""
+    from django.http import HttpResponse, JsonResponse
     from prometheus_client import CONTENT_TYPE_LATEST
 
+    if not metrics_allowed(request):
+        response = JsonResponse(
+            {"code": "not_authenticated", "detail": "Metrics need a bearer token (METRICS_TOKEN) or a staff login."},
+            status=401,
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(web_metrics(), content_type=CONTENT_TYPE_LATEST)

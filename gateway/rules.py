@@ -14,11 +14,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-import phonenumbers
-
 from billing.rules import billing_units
 from gateway.cmpp.errors import TextEncodeError
 from gateway.cmpp.segmentation import split_message
+from sms_contract import textnorm
 
 # Refusal codes (docs/api.md lists them with their HTTP status).
 INVALID_MOBILE = "invalid_mobile"
@@ -35,12 +34,16 @@ FREE_CONTENT_NOT_ALLOWED = "free_content_not_allowed"
 PORTED_IN = "in"
 PORTED_OUT = "out"
 
-_DIGITS_ONLY = re.compile(r"\d+")
-_SEPARATORS = re.compile(r"[\s\-()]")
 # A link: anything with a scheme, or starting with "www.". Bare domains ("example.com/x") are not detected.
-_LINK = re.compile(r"(?:[a-z][a-z0-9+.\-]*://|www\.)[^\s，。；！？、）)】\"'<>]+", re.IGNORECASE)
-_LEADING_SIGNATURE = re.compile(r"^\s*【[^】]*】")
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Links are looked for in the content shadow (sms_contract.textnorm): full-width letters and punctuation are
+# ASCII there and zero-width characters gone, so `ｗｗｗ．evil．com` and `https：//…` are links too.
+_LINK = re.compile(r"(?:[a-z][a-z0-9+.\-]*://|www\.)[^\s，。；！？、）)】\"'<>]+")  # on casefolded text
+# In the compact shadow (no whitespace at all) a link split by spaces or newlines (`h t t p s : / /`) shows
+# again; only the common schemes are looked for there, a "www." right after "://" belongs to that link.
+_SPLIT_LINK_START = re.compile(r"(?:https?|ftp)://|(?<!://)www\.")
+_LINK_END = re.compile(r"[\s，。；！？、）)】\"'<>]")
+# Control characters (C0 but tab/LF/CR, DEL, C1 with U+0085) and bidi overrides/isolates: refused.
+CONTROL_CHARS = textnorm.DISGUISING_CHARS
 
 
 class Refusal(Exception):  # noqa: N818 - a business outcome, not a crash
@@ -83,33 +86,13 @@ class Limits:
 # --- Recipients ---------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _cn_mobile_prefix_valid(prefix7: str) -> bool:
-    # phonenumbers' CN mobile patterns decide on at most the first five digits (the rest is \d{6,8}), so the
-    # answer for a 7-digit prefix holds for all 10,000 numbers under it; caching keeps batches fast.
-    number = phonenumbers.parse(prefix7 + "0000", "CN")
-    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
-
-
 def normalize_mobile(raw: object) -> str:
-    """A Chinese mobile number as 11 digits. Accepts +86 / 86 / 0086 prefixes, spaces and dashes."""
-    if not isinstance(raw, str):
-        raise Refusal(INVALID_MOBILE, "手机号码必须是字符串。")
-    digits = _SEPARATORS.sub("", raw)
-    if digits.startswith("+"):
-        digits = digits[1:]
-    if not _DIGITS_ONLY.fullmatch(digits or "x"):
-        raise Refusal(INVALID_MOBILE, f"手机号码只能包含数字：{raw[:20]!r}。")
-    if len(digits) == 15 and digits.startswith("0086"):
-        digits = digits[4:]
-    elif len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if len(digits) != 11 or not digits.startswith("1") or not _cn_mobile_prefix_valid(digits[:7]):
-        raise Refusal(INVALID_MOBILE, "不是有效的中国大陆手机号码（11 位）。")
-    return digits
+    """A Chinese mobile number as 11 ASCII digits (`sms_contract.textnorm.mobile_normalize`): full-width or
+    other Unicode digits, +86 / 86 / 0086 prefixes, spaces, dashes and zero-width characters are accepted."""
+    try:
+        return textnorm.mobile_normalize(raw)
+    except textnorm.InvalidMobile as exc:
+        raise Refusal(INVALID_MOBILE, exc.detail) from None
 
 
 def check_scope(mobile: str, *, prefixes: Collection[str], ported: str | None) -> None:
@@ -188,38 +171,60 @@ def strip_own_signature(text: str, signature: str) -> str:
     """Callers never send the signature; the system adds it (3.1.9).
 
     A copy of our own signature at the start is dropped (a harmless habit of callers). Any other leading
-    【…】 is refused: it would make the message look like it came from someone else.
+    【…】 is refused: it would make the message look like it came from someone else. The test reads the
+    content shadow, so a 【…】 behind a zero-width space, a BOM or in full-width/vertical brackets counts too.
     """
     stripped = text.strip()
     if signature and stripped.startswith(signature):
-        return stripped[len(signature) :].strip()
-    if _LEADING_SIGNATURE.match(stripped):
+        stripped = stripped[len(signature) :].strip()
+    if textnorm.content_shadow(stripped).compact.startswith("【"):
         raise Refusal(FORBIDDEN_CONTENT, "内容不得自带签名【…】，签名由系统统一添加（3.1.9）。")
     return stripped
 
 
 @lru_cache(maxsize=16)
 def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    # One alternation, longest first, case-insensitive: a single C-level scan per message.
-    unique = sorted({w for w in words if w}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, unique)), re.IGNORECASE) if unique else None
+    # One alternation over the words' shadows, longest first: a single C-level scan per message.
+    unique = sorted({w for w in map(textnorm.shadow_word, words) if w}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, unique))) if unique else None
 
 
 def check_forbidden_words(text: str, words: Iterable[str]) -> None:
+    """No forbidden word (3.1.3) in the compact shadow of the text: NFKC, casefolded, without format characters
+    or whitespace, so `请开发 票`, `使用ＶＰＮ` and a soft hyphen or newline inside a word are found."""
     pattern = _words_pattern(tuple(words))
-    found = set(pattern.findall(text)) if pattern else set()
+    found = set(pattern.findall(textnorm.content_shadow(text).compact)) if pattern else set()
     if found:
         raise Refusal(FORBIDDEN_CONTENT, "内容含有禁用词：" + "、".join(sorted(found)) + "（3.1.3）。")
 
 
 def links_in(text: str) -> list[str]:
-    return _LINK.findall(text)
+    """The links of a text as its shadow holds them: those of the folded shadow, then those only the compact
+    shadow shows (a link split by whitespace)."""
+    shadow = textnorm.content_shadow(text)
+    if "://" not in shadow.compact and "www." not in shadow.compact:
+        return []
+    found = _LINK.findall(shadow.folded)
+    for start in _SPLIT_LINK_START.finditer(shadow.compact):
+        end = _LINK_END.search(shadow.compact, start.end())
+        link = shadow.compact[start.start() : end.start() if end else len(shadow.compact)]
+        if link not in found:
+            found.append(link)
+    return found
+
+
+@lru_cache(maxsize=16)
+def _allowed_shadows(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(textnorm.content_shadow(p).compact for p in prefixes if p)
 
 
 def check_links(text: str, allowed_prefixes: Iterable[str]) -> None:
     """Every link must start with one of the purchaser's allowed prefixes (3.1.16); case-insensitive."""
-    allowed = [p.casefold() for p in allowed_prefixes if p]
-    bad = [link for link in links_in(text) if not any(link.casefold().startswith(p) for p in allowed)]
+    links = links_in(text)
+    if not links:
+        return
+    allowed = _allowed_shadows(tuple(allowed_prefixes))
+    bad = [link for link in links if not link.startswith(allowed)]
     if bad:
         raise Refusal(LINK_NOT_ALLOWED, "链接不在允许范围内：" + "、".join(bad[:5]) + "（3.1.16）。")
 
@@ -245,12 +250,15 @@ def check_length(content: str, limits: Limits) -> int:
 
 
 def prepare_text(text: object, limits: Limits, *, forbidden_words: Iterable[str], allowed_links: Iterable[str]) -> str:
-    if not isinstance(text, str) or not text.strip():
+    """The text to send (as the client wrote it, trimmed, without our own signature) once every content rule
+    passed. The rules read the text's shadow (sms_contract.textnorm); control and bidi characters are refused."""
+    if not isinstance(text, str) or not textnorm.content_shadow(text).compact:
         raise Refusal(EMPTY_CONTENT, "内容为空。")
     if CONTROL_CHARS.search(text):
-        raise Refusal(FORBIDDEN_CONTENT, "内容含有控制字符。")
+        chars = "、".join(textnorm.disguising_chars(text)[:5])
+        raise Refusal(FORBIDDEN_CONTENT, f"内容含有控制字符或双向文字控制符（{chars}）。")
     body = strip_own_signature(text, limits.signature)
-    if not body:
+    if not textnorm.content_shadow(body).compact:
         raise Refusal(EMPTY_CONTENT, "除签名外内容为空。")
     check_forbidden_words(body, forbidden_words)
     check_links(body, allowed_links)

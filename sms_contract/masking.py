@@ -5,8 +5,10 @@ number only for a user with the `contracts.view_full_mobile` permission.
 """
 
 import re
+import unicodedata
+from urllib.parse import unquote
 
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86|0086)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 FULL_MOBILE_PERMISSION = "contracts.view_full_mobile"
 
@@ -19,8 +21,23 @@ def mask_mobile(mobile: str) -> str:
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
 
 
-def mask_mobiles_in_text(text: str) -> str:
+def _mask(text: str) -> str:
     return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def mask_mobiles_in_text(text: str) -> str:
+    """Every mainland mobile in a text masked, also one typed in full-width or other Unicode digits or
+    percent-encoded in a URL (`/optouts/1%EF%BC%93%EF%BC%98…/`): such a text is shown decoded and folded
+    (NFKC, ASCII digits) when that reveals a number to mask."""
+    masked = _mask(text)
+    if text.isascii() and "%" not in text:
+        return masked
+    from sms_contract.textnorm import fold_digits
+
+    decoded = fold_digits(unquote(text, errors="replace") if "%" in text else text)
+    decoded = "".join(ch for ch in decoded if unicodedata.category(ch) != "Cf")
+    masked_decoded = _mask(decoded)
+    return masked_decoded if masked_decoded != decoded else masked
 
 
 def can_see_full_mobile(user) -> bool:

@@ -53,6 +53,8 @@ class StatementPdfApi(APIView):
     """The settlement sheet. Issued: the very file stored at issue (its SHA-256 in `X-Content-SHA256` and the
     ETag, the same as on the statement); draft or approved: rendered from the current figures."""
 
+    document_view = True  # a browser following the link gets a styled page for an error (api_exceptions)
+
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, contract_number: str, period: str):
         from billing.documents import statement_pdf_for_download
@@ -68,6 +70,8 @@ class StatementPdfApi(APIView):
 
 
 class StatementXlsxApi(APIView):
+    document_view = True  # a browser following the link gets a styled page for an error (api_exceptions)
+
     @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
     def get(self, request, contract_number: str, period: str):
         from billing.documents import statement_xlsx

@@ -85,8 +85,8 @@ def _submitted(raw) -> tuple[str, str]:
             raise ValueError(f"不是时间（应为 YYYY-MM-DD HH:MM:SS）：{raw!r}") from None
         if moment.tzinfo is None and FIRST_YEAR <= moment.year <= LAST_YEAR:
             return raw + "+08:00", raw[:10]
-    moment = parse_submitted_at(raw)
-    return moment.isoformat(), moment.astimezone(SHANGHAI).date().isoformat()
+    moment = parse_submitted_at(raw).astimezone(SHANGHAI)  # one offset in storage, as the fast path writes
+    return moment.isoformat(), moment.date().isoformat()
 
 
 def _read_detail(
@@ -119,7 +119,8 @@ def _read_detail(
                 msg_id = parse_msg_id(raw)
             column = "mobile"
             raw = values[i_mobile]
-            mobile = raw if raw.__class__ is str and raw.isdigit() and 5 <= len(raw) <= 20 else parse_mobile(raw)
+            plain = raw.__class__ is str and raw.isascii() and raw.isdigit() and 5 <= len(raw) <= 20
+            mobile = raw if plain else parse_mobile(raw)
             column = "submitted_at"
             at_text, day = _submitted(values[i_at])
             if not first <= day <= last:

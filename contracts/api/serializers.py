@@ -7,6 +7,9 @@ from sms_contract.money import format_fen, format_rate
 
 
 class PartyOutputSerializer(serializers.ModelSerializer):
+    # An e-mail address or "" (the field may be blank): the schema must not promise `format: email`.
+    email = serializers.CharField(read_only=True, help_text="E-mail address, or empty.")
+
     class Meta:
         model = Party
         fields = ["name", "kind", "address", "contact", "phone", "fax", "postcode", "email"]

@@ -4,8 +4,7 @@ browser may read messages and opt-outs with their session or token."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +26,8 @@ from gateway.services.message_reads import message_queryset_for
 from gateway.services.optouts import optout_get, optout_set
 from sms_contract.exceptions import ApplicationError
 from sms_contract.masking import display_mobile
+from sms_contract.pagination import BoundedLimitOffsetPagination
+from sms_contract.tokens import HashedTokenAuthentication
 
 REFUSAL_STATUS = {"rate_limited": 429, "free_content_not_allowed": 403}
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
@@ -62,7 +63,7 @@ def require_perm(request, perm: str) -> None:
 
 
 class GatewayApi(APIView):
-    authentication_classes = [HmacAuthentication, SessionAuthentication, TokenAuthentication]
+    authentication_classes = [HmacAuthentication, SessionAuthentication, HashedTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
 
@@ -74,6 +75,9 @@ def _messages_list(request) -> list:
 
 
 class MessageListCreateApi(GatewayApi):
+    # Declared so the schema documents GET as the paginated object it answers ({count, next, previous, results}).
+    pagination_class = BoundedLimitOffsetPagination
+
     @extend_schema(
         request=MessageInSerializer,
         responses={202: QueuedSerializer, 200: QueuedSerializer, 429: ErrorSerializer, **ERRORS},
@@ -105,7 +109,7 @@ class MessageListCreateApi(GatewayApi):
             if rules.CONTROL_CHARS.search(ref):
                 raise ApplicationError("invalid", "client_ref cannot contain control characters.")
             qs = qs.filter(client_ref=ref)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = MessageOutSerializer(page, many=True, context={"request": request, "api_client": client}).data
         return paginator.get_paginated_response(data)

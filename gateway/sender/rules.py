@@ -3,6 +3,8 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sms_contract import textnorm
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DELIVERED_STAT = "DELIVRD"
 OPT_OUT_WORDS = frozenset({"TD", "T", "退订"})
@@ -34,12 +36,12 @@ def message_outcome(stats: list[str], expected_segments: int) -> tuple[str, str]
 
 
 def normalise_mobile(number: str) -> str:
-    """An uplink source number as we store mobiles: without +86 / 86."""
-    number = number.strip()
-    for prefix in ("+86", "86"):
-        if number.startswith(prefix) and len(number) - len(prefix) == 11:
-            return number[len(prefix) :]
-    return number
+    """An uplink source number as we store mobiles (sms_contract.textnorm): ASCII digits without +86 / 86 /
+    0086; a source that is not a number at all is kept as sent (trimmed)."""
+    try:
+        return textnorm.mobile_digits(number.strip())
+    except textnorm.InvalidMobile:
+        return number.strip()
 
 
 def refusal_stat(result: int) -> str:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from contracts.selectors import contract_list_for_user
 from portal.access import CARRIER, permission_or_403, role_required
 from portal.forms import BillUploadForm, ComplaintStepForm, TicketStepForm
+from portal.selectors import with_sheet_flags
 from sms_contract.exceptions import ApplicationError
 
 
@@ -37,9 +38,9 @@ def _index_context(request, form=None, errors=None, error_detail=""):
         "form": form or BillUploadForm(user=request.user),
         "bills": carrier_bills_for_user(user=request.user)[:24],
         "uploads": uploads_for_user(user=request.user).filter(kind="carrier_bill")[:10],
-        "statements": statements_for_user(user=request.user)
-        .select_related("contract")
-        .order_by("-year", "-month")[:24],
+        "statements": with_sheet_flags(
+            list(statements_for_user(user=request.user).select_related("contract").order_by("-year", "-month")[:24])
+        ),
         "tickets": tickets,
         "complaints": complaints,
         "errors": errors,

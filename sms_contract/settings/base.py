@@ -6,6 +6,7 @@ simulated carrier nodes. Production differs only through the environment; every
 variable is documented in `.env.example`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -14,10 +15,33 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"))
+# The .env file (DJANGO_DOT_ENV_FILE, default the project folder's .env) fills in variables the environment
+# does not set. DJANGO_READ_DOT_ENV_FILE=true always reads it, =false never; unset, it is read when it is the
+# development file `make run` writes (it carries DEV_ENV_MARKER=1, generated secrets and DEBUG=true), so every
+# command the README shows works in a fresh shell. Such a file is refused with DEBUG off: it never runs production.
+DEV_ENV_MARKER = "SMS_DEV_ENV"
+DOT_ENV_FILE = Path(env.str("DJANGO_DOT_ENV_FILE", default=str(BASE_DIR / ".env")))
+
+
+def _is_dev_env_file(path: Path) -> bool:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    return any(line.replace(" ", "") in (f"{DEV_ENV_MARKER}=1", f"export{DEV_ENV_MARKER}=1") for line in lines)
+
+
+_read_dot_env = env.str("DJANGO_READ_DOT_ENV_FILE", default="")
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False) or (_read_dot_env == "" and _is_dev_env_file(DOT_ENV_FILE)):
+    env.read_env(str(DOT_ENV_FILE))
 
 DEBUG = env.bool("DEBUG", default=False)
+if env.bool(DEV_ENV_MARKER, default=False) and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{DOT_ENV_FILE} is the development file written by `make run` ({DEV_ENV_MARKER}=1) and DEBUG is off: "
+        "production never runs on generated development secrets. Remove that file or set real ones "
+        "(.env.example, docs/operations.md)."
+    )
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -45,8 +69,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the project (no CDN: /api/docs/ works offline)
+    "csp",
     "django_celery_beat",
     "simple_history",
     "axes",
@@ -63,6 +89,7 @@ MIDDLEWARE = [
     "sms_contract.middleware.HealthCheckMiddleware",
     "sms_contract.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -125,6 +152,8 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as 2026-11-30 and times to the second everywhere (sms_contract/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["sms_contract.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -153,7 +182,14 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND is None else 86_400  # no daily cleanup of nothing
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis away must not hang a request: fail in about a second and fall back (docs/operations.md).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if CELERY_BROKER_URL:
@@ -195,22 +231,61 @@ TASK_OUTBOX_RELAY_SECONDS = env.int("TASK_OUTBOX_RELAY_SECONDS", default=60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "sms_contract.tokens.HashedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sms_contract.api_exceptions.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sms_contract.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "sms_contract.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Staff API tokens (django-rest-knox): stored as SHA-512 only, sent as "Authorization: Token <key>" like DRF's;
+# they do not expire unless API_TOKEN_TTL_HOURS is set (docs/api.md "Staff tokens").
+_token_ttl_hours = env.int("API_TOKEN_TTL_HOURS", default=0)
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(hours=_token_ttl_hours) if _token_ttl_hours else None,
+}
+# The most rows one page of a list may hold (`?limit=`); more is a 400 `invalid_limit` (docs/api.md).
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# How deep JSON arrays/objects in a request body may nest; deeper is a 400 `json_too_deep`.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "12123 SMS contract API",
     "DESCRIPTION": "Notices from the 12123 platform, opt-outs, carrier bills, statements and assessments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files come from this server (drf-spectacular-sidecar), not a CDN: the CSP allows only 'self'.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sms_contract.schema.add_error_responses",
+    ],
 }
+# /api/schema/ and /api/docs/ for anyone (True) or only for signed-in staff, token holders and signed API clients
+# (False, the default without DEBUG): the schema maps every endpoint and is nothing an anonymous visitor needs.
+PUBLIC_API_DOCS = env.bool("PUBLIC_API_DOCS", default=DEBUG)
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = [
+    "rest_framework.permissions.AllowAny" if PUBLIC_API_DOCS else "rest_framework.permissions.IsAuthenticated"
+]
+SPECTACULAR_SETTINGS["SERVE_AUTHENTICATION"] = [
+    "gateway.auth.HmacAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+    "sms_contract.tokens.HashedTokenAuthentication",
+]
+# The web app's /metrics: open to anyone (True) or, by default without DEBUG, only to a scraper sending
+# "Authorization: Bearer <METRICS_TOKEN>" and to signed-in staff (docs/operations.md "Metrics").
+PUBLIC_METRICS = env.bool("PUBLIC_METRICS", default=DEBUG)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- E-mail --------------------------------------------------------------------
 # Production mails reminders and breach notices for real: EMAIL_URL is required with DEBUG off (the console
@@ -240,6 +315,25 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images only from this server; no plugins, no
+# framing, forms post only here. Inline <script> is never needed (the admin, the portal's upload.js and Swagger
+# UI's split view load files); inline *styles* are allowed because the admin and the pages use style="…".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- Backups (manage.py backup; compose service `backup`) -------------------------------------------
 BACKUP_DIR = env.path("BACKUP_DIR", default=str(BASE_DIR / "backups"))
@@ -256,7 +350,13 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_mobiles"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers (its console handler, runserver's request log "django.server") would print
+        # request paths, opt-out numbers among them, unmasked: both go through the masked root handler instead.
+        "django": {"level": LOG_LEVEL, "propagate": True},
+        "django.server": {"level": LOG_LEVEL, "propagate": True},
+    },
 }
 
 # --- The gateway ------------------------------------------------------------------
@@ -282,7 +382,11 @@ ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5
 
 # --- The sender (gateway: `manage.py runsender`) ----------------------------------
 GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
-GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=120)
+# Leases on claimed messages, renewed every 3 s while the sender lives: a dead sender's work is free again
+# within this many seconds (on the same host its journal is replayed sooner, see docs/adr/0040).
+GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=12)
+# The local journal of claims and SUBMIT_RESPs (one file per sender; must survive a sender restart).
+GATEWAY_SENDER_JOURNAL_DIR = env.path("GATEWAY_SENDER_JOURNAL_DIR", default=str(BASE_DIR / "run" / "sender-journal"))
 GATEWAY_SENDER_POLL_SECONDS = env.float("GATEWAY_SENDER_POLL_SECONDS", default=1.0)
 GATEWAY_NODE_PROBATION_SECONDS = env.float("GATEWAY_NODE_PROBATION_SECONDS", default=10.0)
 GATEWAY_NODE_RAMP_SECONDS = env.float("GATEWAY_NODE_RAMP_SECONDS", default=30.0)
@@ -293,6 +397,9 @@ GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", def
 # What to do with a submit whose answer was lost: "resend" (another node, marked possible duplicate) or "fail".
 GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
 GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
+# A submitted message whose status report has not come this long after its validity ended becomes `no_report`
+# (无状态报告, final): reports die with a node that restarts; nothing may wait forever.
+GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
 
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------

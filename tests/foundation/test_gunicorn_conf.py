@@ -46,3 +46,10 @@ def test_timeouts_are_explicit():
     cfg = Config()
     for name in ("timeout", "graceful_timeout", "forwarded_allow_ips", "logger_class", "access_log_format"):
         cfg.set(name, getattr(gunicorn_conf, name))  # gunicorn accepts every value as configured
+
+
+def test_full_width_number_percent_encoded_in_an_opt_out_path_is_masked_in_the_access_log():
+    raw = "/api/v1/optouts/1%EF%BC%93%EF%BC%9912345678/"
+    line = _access_line({"RAW_URI": raw, "PATH_INFO": "/api/v1/optouts/1３９12345678/", "QUERY_STRING": ""})
+    assert "12345678" not in line.replace("****5678", "")
+    assert "/api/v1/optouts/139****5678/" in line

@@ -28,3 +28,11 @@ def test_money_rounds_half_up_and_formats_without_floats():
     assert format_fen(144_000_000) == "1440000.00"
     assert format_fen(-5) == "-0.05"
     assert format_fen_grouped(144_000_000) == "1,440,000.00"
+
+
+def test_numbers_typed_full_width_or_percent_encoded_in_paths_are_masked():
+    assert mask_mobiles_in_text("/api/v1/optouts/008613912345678/") == "/api/v1/optouts/139****5678/"
+    encoded = "/api/v1/optouts/1%EF%BC%93%EF%BC%9912345678/"  # 1３９12345678
+    assert mask_mobiles_in_text(encoded) == "/api/v1/optouts/139****5678/"
+    assert mask_mobiles_in_text("给 １３９１２３４５６７８ 的") == "给 139****5678 的"
+    assert mask_mobiles_in_text("/static/app%20v2.css") == "/static/app%20v2.css"

@@ -47,7 +47,7 @@ def test_signature_covers_the_body(row):
     ("mutate", "code"),
     [
         (lambda h: h.pop("X-Nonce"), "missing_headers"),
-        (lambda h: h.update({"X-Api-Key": "k_nobody"}), "unknown_key"),
+        (lambda h: h.update({"X-Api-Key": "k_nobody"}), "bad_signature"),
         (lambda h: h.update({"X-Signature": "0" * 64}), "bad_signature"),
         (lambda h: h.update({"X-Signature": "not-hex"}), "bad_signature"),
         (lambda h: h.update({"X-Timestamp": "yesterday"}), "bad_timestamp"),
@@ -79,10 +79,41 @@ def test_timestamp_within_window_is_accepted(row):
     assert get(signed_headers(row.key_id, TEST_SECRET, "GET", PATH, b"", now=time.time() - 290)).status_code == 200
 
 
-def test_disabled_client(row):
+def test_disabled_client_learns_it_only_with_a_valid_signature(row):
     ApiClient.objects.filter(pk=row.pk).update(enabled=False)
     response = get(signed_headers(row.key_id, TEST_SECRET, "GET", PATH, b""))
     assert (response.status_code, response.json()["code"]) == (401, "client_disabled")
+
+
+def test_unknown_and_disabled_keys_answer_exactly_like_a_wrong_signature(row, gateway):
+    disabled = ApiClientFactory(contract=gateway, enabled=False)
+    answers = []
+    for key in (row.key_id, disabled.key_id, "k_nobody", "k\x00bad" + "x" * 80):
+        headers = signed_headers(key, "not-the-secret", "GET", PATH, b"")
+        response = get(headers)
+        answers.append((response.status_code, response.content, response["WWW-Authenticate"]))
+    assert len(set(answers)) == 1 and answers[0][0] == 401
+    assert json.loads(answers[0][1])["code"] == "bad_signature"
+
+
+def test_unknown_key_is_verified_against_a_decoy_secret_like_a_known_one(row, monkeypatch):
+    from gateway import auth
+
+    calls = []
+    real = auth.decrypt_secret
+    monkeypatch.setattr(auth, "decrypt_secret", lambda token: calls.append(token) or real(token))
+    monkeypatch.setattr(auth, "api_client_verification_secrets", lambda client, now: calls.append(client) or ["s"])
+    for key in (row.key_id, "k_nobody"):
+        get(signed_headers(key, "wrong", "GET", PATH, b""))
+    assert len(calls) == 2  # one secret looked up and decrypted per request, known or not
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "1" * 13, "-1", "１７６７２２５６００", "1e9"])
+def test_absurd_timestamps_are_bad_timestamp_not_a_server_error(row, timestamp):
+    headers = signed_headers(row.key_id, TEST_SECRET, "GET", PATH, b"")
+    headers["X-Timestamp"] = timestamp
+    response = get(headers)
+    assert (response.status_code, response.json()["code"]) == (401, "bad_timestamp")
 
 
 @pytest.mark.parametrize("store", ["db", "cache"])

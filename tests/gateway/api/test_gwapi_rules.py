@@ -187,3 +187,68 @@ def test_template_placeholders(text, names):
 def test_template_placeholders_refuse_non_named(text):
     with pytest.raises(ValueError):
         rules.template_placeholders(text)
+
+
+# --- Disguised content: the checks read the shadow (sms_contract.textnorm), the text stays as sent ---------------
+
+
+def words_data(**overrides):
+    return data(forbidden_words=("开发票", "VPN", "赌博"), **overrides)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["请开发 票", "请开发\n票", "请开\u200b发票", "请开\u00ad发票", "使用ＶＰＮ", "使用 v p n", "使用V\ufeffPN"],
+)
+def test_forbidden_words_are_found_through_spaces_zero_width_and_full_width(content):
+    assert refusal_code(mobile="13912345678", content=content, data=words_data()) == "forbidden_content"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "详见 ｗｗｗ．evil．com",
+        "详见 https：//evil.com/x",
+        "详见 ｈｔｔｐｓ：／／evil.com",
+        "详见 www\u200b.evil.com",
+        "详见 h t t p s : / / evil.com",
+        "详见 https://gab.122.gov.cn/x and www.evil.com",
+    ],
+)
+def test_disguised_links_are_checked_against_the_allowed_prefixes(content):
+    assert refusal_code(mobile="13912345678", content=content) == "link_not_allowed"
+
+
+@pytest.mark.parametrize("content", ["\u200b【别的单位】您好", "\ufeff【别的单位】您好", "︻别的单位︼您好"])
+def test_foreign_signature_behind_invisible_characters_is_refused(content):
+    assert refusal_code(mobile="13912345678", content=content) == "forbidden_content"
+
+
+@pytest.mark.parametrize("ch", ["\u202e", "\u202d", "\u2066", "\u2069", "\x85", "\x9b"])
+def test_bidi_overrides_and_c1_controls_are_refused_with_the_code_point(ch):
+    with pytest.raises(Refusal) as info:
+        rules.prepare_message(mobile="13912345678", content=f"您好{ch}olleh", data=data())
+    assert info.value.code == "forbidden_content"
+    assert f"U+{ord(ch):04X}" in info.value.detail
+
+
+def test_allowed_link_and_legitimate_text_pass_and_keep_what_the_client_wrote():
+    text = "请访问 ＨＴＴＰＳ://gab.122.gov.cn/x\u200b 查询，发票 请到窗口"
+    prepared = rules.prepare_message(mobile="1３９12345678", content=text, data=words_data())
+    assert prepared.text == text.strip()
+    assert prepared.mobile == "13912345678"
+
+
+def test_a_www_host_inside_an_allowed_link_is_not_a_second_link():
+    ok = data(allowed_links=("https://www.gab.122.gov.cn/",))
+    assert rules.prepare_message(mobile="13912345678", content="见 https://www.gab.122.gov.cn/a", data=ok).text
+
+
+def test_forbidden_words_typed_full_width_in_the_list_still_match():
+    assert refusal_code(mobile="13912345678", content="使用vpn", data=data(forbidden_words=("ＶＰＮ",))) == (
+        "forbidden_content"
+    )
+
+
+def test_only_invisible_characters_are_empty_content():
+    assert refusal_code(mobile="13912345678", content="\u200b \u00ad") == "empty_content"

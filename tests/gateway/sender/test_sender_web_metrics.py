@@ -8,12 +8,13 @@ from django.utils import timezone
 from gateway.models import CarrierNode, Message
 
 
-def test_web_metrics_show_the_queue(client, make_messages):
+def test_web_metrics_show_the_queue(client, make_messages, settings):
+    settings.METRICS_TOKEN = "scrape-token-for-tests"
     make_messages(3)
     Message.objects.filter(id=Message.objects.order_by("id").first().id).update(
         created_at=timezone.now() - timedelta(minutes=10)
     )
-    body = client.get("/metrics").content.decode()
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-tests").content.decode()
     assert "gateway_queue_depth 3.0" in body
     age = float(next(line.split()[1] for line in body.splitlines() if line.startswith("gateway_queue_oldest_age")))
     assert 595 < age < 700
