@@ -91,3 +91,10 @@ def test_dashboard_shows_each_nodes_last_recorded_state_and_the_delivery_chart(
     assert "未知" in nodes and "发送进程尚未记录状态" in nodes
     assert "98.50%" in page  # today's point in the delivery-rate chart
     assert page.count('class="dot"') == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999", "-1", "１"])
+def test_dashboard_with_a_bad_contract_parameter_is_a_400_not_a_500(client_as, police_user, contract, value):
+    response = client_as(police_user).get("/", {"contract": value})
+    assert response.status_code == 400
+    assert "invalid_contract" in response.content.decode()
