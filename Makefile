@@ -19,6 +19,7 @@ $(BIN)/python: pyproject.toml requirements/prod.txt requirements/dev.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/python scripts/lock_check.py
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $(BIN)/python
 
 install: $(BIN)/python ## Create the virtualenv and install the project with its dev tools

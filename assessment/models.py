@@ -66,7 +66,8 @@ class Assessment(models.Model):
     locked_at = models.DateTimeField(_("锁定时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords()
+    # The revision reason goes into the history too, whole (simple_history's default column holds 100 characters).
+    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
     class Meta:
         verbose_name = _("月度考核")
@@ -91,6 +92,8 @@ class Assessment(models.Model):
     @property
     def period(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+    period.fget.short_description = _("账期")
 
 
 class AssessmentVersion(models.Model):

@@ -49,6 +49,14 @@ def assessment_get(*, contract_id: int, year: int, month: int) -> Assessment | N
     )
 
 
+def assessment_sheet_ids(*, ids) -> set[int]:
+    """Of these assessment ids, those with a signed sheet to download (signed or locked, not a draft)."""
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return set()
+    return set(Assessment.objects.filter(pk__in=ids).exclude(state=Assessment.State.DRAFT).values_list("pk", flat=True))
+
+
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """[start, end) of a calendar month in Asia/Shanghai, as aware datetimes."""
     start = datetime(year, month, 1, tzinfo=SHANGHAI)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "sms_bench_billing"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "sms_bench_billing")
 PG = "postgres://postgres@127.0.0.1:5432"
 ROWS = 1_000_000
 CSV_PATH = Path("/tmp/billing_bench_1m.csv")

@@ -66,8 +66,14 @@ def machine() -> str:
 def bench_codec(count: int, rounds: int = 5) -> float:
     """SUBMITs encoded + decoded per second: the best of ``rounds`` rounds (as timeit reports), because on a
     shared machine the slow rounds measure the neighbours, not the code."""
-    pdu = Submit(registered_delivery=1, service_id="JTGL", msg_src=SP_ID, src_id="10690001123",
-                 dest_terminal_ids=("13912345678",), msg_content=TEXT.encode("utf-16-be"))
+    pdu = Submit(
+        registered_delivery=1,
+        service_id="JTGL",
+        msg_src=SP_ID,
+        src_id="10690001123",
+        dest_terminal_ids=("13912345678",),
+        msg_content=TEXT.encode("utf-16-be"),
+    )
     per_round = max(1, count // rounds)
     best = 0.0
     for _ in range(rounds):
@@ -111,12 +117,31 @@ async def echo_server() -> None:
 
 class SimulatorProcess:
     def __init__(self, log_path: str, extra: list[str] | None = None, echo: bool = False) -> None:
-        command = [sys.executable, "-m", "gateway.cmpp.simulator", "--port", "0", "--sp-id", SP_ID,
-                   "--secret", SECRET, "--log", log_path, "--quiet", *(extra or [])]
+        command = [
+            sys.executable,
+            "-m",
+            "gateway.cmpp.simulator",
+            "--port",
+            "0",
+            "--sp-id",
+            SP_ID,
+            "--secret",
+            SECRET,
+            "--log",
+            log_path,
+            "--quiet",
+            *(extra or []),
+        ]
         if echo:
             command = [sys.executable, __file__, "--echo-server"]
-        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         self.port = int(line.split("127.0.0.1:")[1].split()[0])
@@ -133,8 +158,14 @@ class RawClient(asyncio.Protocol):
 
     def __init__(self, total: int, window: int, done: asyncio.Future[float]) -> None:
         self.total, self.window, self.done = total, window, done
-        self.body = Submit(registered_delivery=0, service_id="JTGL", msg_src=SP_ID, src_id="10690001123",
-                           dest_terminal_ids=("13912345678",), msg_content=TEXT.encode("utf-16-be")).encode_body(V30)
+        self.body = Submit(
+            registered_delivery=0,
+            service_id="JTGL",
+            msg_src=SP_ID,
+            src_id="10690001123",
+            dest_terminal_ids=("13912345678",),
+            msg_content=TEXT.encode("utf-16-be"),
+        ).encode_body(V30)
         self.sent = self.answered = 0
         self.buffer = b""
         self.logged_in = False
@@ -150,8 +181,7 @@ class RawClient(asyncio.Protocol):
         count = min(count, self.total - self.sent)
         size = 12 + len(self.body)
         pack = HEADER.pack
-        self.transport.write(b"".join(pack(size, Command.SUBMIT, self.sent + i + 1) + self.body
-                                      for i in range(count)))
+        self.transport.write(b"".join(pack(size, Command.SUBMIT, self.sent + i + 1) + self.body for i in range(count)))
         self.sent += count
 
     def data_received(self, data: bytes) -> None:
@@ -201,18 +231,25 @@ class SessionRun:
     server_cpu_us: float = 0.0
 
 
-async def bench_session(port: int, total: int, window: int, concurrency: int, reports: bool,
-                        server_pid: int) -> SessionRun:
+async def bench_session(
+    port: int, total: int, window: int, concurrency: int, reports: bool, server_pid: int
+) -> SessionRun:
     run = SessionRun()
 
     def on_deliver(event: object) -> None:
         run.delivered += 1
 
-    session = Session(SessionConfig(port=port, sp_id=SP_ID, secret=SECRET, version=V30, window=window),
-                      on_deliver=on_deliver)
+    session = Session(
+        SessionConfig(port=port, sp_id=SP_ID, secret=SECRET, version=V30, window=window), on_deliver=on_deliver
+    )
     await session.connect()
-    request = SubmitRequest(dest=["13912345678"], text=TEXT, service_id="JTGL", src_id="10690001123",
-                            registered_delivery=1 if reports else 0)
+    request = SubmitRequest(
+        dest=["13912345678"],
+        text=TEXT,
+        service_id="JTGL",
+        src_id="10690001123",
+        registered_delivery=1 if reports else 0,
+    )
     checkpoints = {total // 4, total // 2, 3 * total // 4, total}
     acked = 0
     remaining = total
@@ -245,8 +282,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=64, help="tasks calling submit() at once")
-    parser.add_argument("--sim-window", type=int, default=128,
-                        help="a deeper window for the simulator-alone run, to show its capacity")
+    parser.add_argument(
+        "--sim-window", type=int, default=128, help="a deeper window for the simulator-alone run, to show its capacity"
+    )
     parser.add_argument("--codec-count", type=int, default=100_000)
     parser.add_argument("--with-reports", action="store_true", help="also run end to end with status reports")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
@@ -257,8 +295,10 @@ def main() -> None:
 
     print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}")
     if os.getloadavg()[0] > (os.cpu_count() or 1):
-        print("note: the machine is busy, so the numbers below include waiting for a CPU; compare them with the "
-              "reference line, or run under `chrt -f 10` (see docs/benchmarks.md)")
+        print(
+            "note: the machine is busy, so the numbers below include waiting for a CPU; compare them with the "
+            "reference line, or run under `chrt -f 10` (see docs/benchmarks.md)"
+        )
     codec = bench_codec(args.codec_count)
     print(f"codec: {codec:,.0f} SUBMIT encode+decode/s (best of 5 rounds of {args.codec_count // 5:,})")
 
@@ -267,8 +307,9 @@ def main() -> None:
         reference = asyncio.run(bench_simulator(echo.port, args.messages, args.window))
         echo.proc.kill()
         echo.proc.wait()
-        print(f"reference, bare asyncio exchange of SUBMIT-sized frames (window {args.window}): "
-              f"{reference:,.0f} pairs/s")
+        print(
+            f"reference, bare asyncio exchange of SUBMIT-sized frames (window {args.window}): {reference:,.0f} pairs/s"
+        )
 
         for window in (args.window, args.sim_window):
             log_path = os.path.join(tmp, f"sim-alone-{window}.jsonl")
@@ -279,36 +320,46 @@ def main() -> None:
             sim_rss = rss_mb(sim.proc.pid)
             sim.stop()
             lines = count_lines(log_path)
-            print(f"simulator alone: {answers:,.0f} SUBMIT_RESP/s (raw client, window {window}, "
-                  f"{args.messages:,} messages, {lines:,} log lines; simulator CPU {cpu_us:.1f} us per answer, "
-                  f"RSS {sim_rss:.0f} MB)")
+            print(
+                f"simulator alone: {answers:,.0f} SUBMIT_RESP/s (raw client, window {window}, "
+                f"{args.messages:,} messages, {lines:,} log lines; simulator CPU {cpu_us:.1f} us per answer, "
+                f"RSS {sim_rss:.0f} MB)"
+            )
 
         echo = SimulatorProcess("", echo=True)
-        alone = asyncio.run(bench_session(echo.port, args.messages, args.window, args.concurrency, False,
-                                          echo.proc.pid))
+        alone = asyncio.run(
+            bench_session(echo.port, args.messages, args.window, args.concurrency, False, echo.proc.pid)
+        )
         echo.proc.kill()
         echo.proc.wait()
-        print(f"session alone, against the bare echo server: {alone.rate:,.0f} acknowledged submits/s "
-              f"(client CPU {alone.client_cpu_us:.1f} us per submit)")
+        print(
+            f"session alone, against the bare echo server: {alone.rate:,.0f} acknowledged submits/s "
+            f"(client CPU {alone.client_cpu_us:.1f} us per submit)"
+        )
 
         runs = [False, True] if args.with_reports else [False]
         for reports in runs:
             log_path = os.path.join(tmp, f"session-{reports}.jsonl")
             sim = SimulatorProcess(log_path, ["--report-delay", "0.01"] if reports else None)
             run = asyncio.run(
-                bench_session(sim.port, args.messages, args.window, args.concurrency, reports, sim.proc.pid))
+                bench_session(sim.port, args.messages, args.window, args.concurrency, reports, sim.proc.pid)
+            )
             sim.stop()
             lines = count_lines(log_path)
             label = "with status reports" if reports else "no status reports"
-            print(f"session end to end ({label}): {run.rate:,.0f} acknowledged submits/s "
-                  f"(window {args.window}, {args.concurrency} tasks, {args.messages:,} messages, "
-                  f"{lines:,} log lines{f', {run.delivered:,} reports received' if reports else ''}; "
-                  f"CPU per submit: client {run.client_cpu_us:.1f} us, simulator {run.server_cpu_us:.1f} us)")
+            print(
+                f"session end to end ({label}): {run.rate:,.0f} acknowledged submits/s "
+                f"(window {args.window}, {args.concurrency} tasks, {args.messages:,} messages, "
+                f"{lines:,} log lines{f', {run.delivered:,} reports received' if reports else ''}; "
+                f"CPU per submit: client {run.client_cpu_us:.1f} us, simulator {run.server_cpu_us:.1f} us)"
+            )
             for acked, client_rss, server_rss in run.samples:
-                print(f"    after {acked:>8,} acked: client RSS {client_rss:6.1f} MB, "
-                      f"simulator RSS {server_rss:6.1f} MB")
+                print(
+                    f"    after {acked:>8,} acked: client RSS {client_rss:6.1f} MB, simulator RSS {server_rss:6.1f} MB"
+                )
             print(f"    client peak RSS (VmHWM): {rss_mb('self', 'VmHWM'):.1f} MB")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from billing.models import (
+    BillingUpload,
     CalendarDay,
     CalendarYear,
     CarrierBill,
+    CreditOffset,
     ImportedDailyUnits,
     Invoice,
     Payment,
@@ -29,8 +31,6 @@ from billing.models import (
     SuccessCountImport,
 )
 from billing.selectors import bond_refund_due_on, reconciliation_for_bill
-from billing.services.bills import carrier_bill_upload
-from billing.services.imports import success_counts_import
 from billing.services.payments import invoice_record, payment_allocation_preview, payment_record
 from billing.services.statements import (
     statement_adjustment_create,
@@ -38,7 +38,9 @@ from billing.services.statements import (
     statement_close_month,
     statement_issue,
 )
+from billing.services.uploads import billing_file_accept, billing_upload_status
 from contracts.models import Contract
+from sms_contract.admin_display import fen_field, flag, readable_fields
 from sms_contract.exceptions import ApplicationError
 from sms_contract.money import format_fen_grouped, yuan_to_fen
 
@@ -87,14 +89,28 @@ class UploadAdminMixin:
     upload_form = UploadForm
     upload_title = ""
 
+    upload_kind = ""
+
     def get_urls(self):
         name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_upload"
         extra = [path("upload/", self.admin_site.admin_view(self.upload_view), name=name)]
         return extra + super().get_urls()
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """These objects only come from a file: "add" is the upload page (the model form has nothing to fill)."""
+        opts = self.model._meta
+        return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_upload"))
+
     def upload_view(self, request):
+        from billing.services.uploads import check_request_size
+
         if not self.has_add_permission(request):
             raise PermissionDenied
+        try:  # before the body is read
+            check_request_size(request.META.get("CONTENT_LENGTH"))
+        except ApplicationError as exc:
+            report_error(request, exc)
+            return redirect(request.path)
         form = self.upload_form(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -102,6 +118,9 @@ class UploadAdminMixin:
             except ApplicationError as exc:
                 report_error(request, exc)
             else:
+                if isinstance(obj, BillingUpload):  # large: a worker reads it; its page shows the progress
+                    messages.success(request, f"文件已接收，正在后台处理：{obj.filename}")
+                    return redirect(reverse("admin:billing_billingupload_change", args=[obj.pk]))
                 messages.success(request, f"已导入：{obj}")
                 opts = self.model._meta
                 return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
@@ -123,12 +142,70 @@ class SuccessCountImportAdmin(UploadAdminMixin, admin.ModelAdmin):
 
     def handle_upload(self, request, data):
         upload = data["file"]
-        return success_counts_import(
-            contract=data["contract"], file=upload, filename=upload.name, uploaded_by=request.user
+        return billing_file_accept(
+            kind=BillingUpload.Kind.SUCCESS_COUNTS,
+            contract=data["contract"],
+            file=upload,
+            filename=upload.name,
+            uploaded_by=request.user,
         )
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BillingUpload)
+class BillingUploadAdmin(admin.ModelAdmin):
+    """Large files read by a worker: state, rows read so far (the page refreshes itself while running), errors."""
+
+    list_display = ["filename", "kind", "contract", "state", "size", "uploaded_by", "created_at", "finished_at"]
+    list_filter = ["state", "kind"]
+    fields = [
+        "filename",
+        "kind",
+        "contract",
+        "year",
+        "month",
+        "size",
+        "uploaded_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "state",
+        "progress",
+        "error_code",
+        "error_detail",
+        "error_rows",
+        "result",
+    ]
+    readonly_fields = fields
+    change_form_template = "billing/admin/billingupload_change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("已读行数"))
+    def progress(self, obj):
+        return billing_upload_status(obj)["rows_read"]
+
+    @admin.display(description=_("出错的行"))
+    def error_rows(self, obj):
+        return format_html_join(
+            "", "<div>第 {} 行，列 {}：{}</div>", ((e["row"], e["column"], e["message"]) for e in obj.errors[:100])
+        )
+
+    @admin.display(description=_("结果"))
+    def result(self, obj):
+        if obj.carrier_bill_id:
+            url = reverse("admin:billing_carrierbill_change", args=[obj.carrier_bill_id])
+            return format_html('<a href="{}">{}</a>', url, obj.carrier_bill)
+        if obj.success_import_id:
+            url = reverse("admin:billing_successcountimport_change", args=[obj.success_import_id])
+            return format_html('<a href="{}">{}</a>', url, obj.success_import)
+        return ""
 
 
 @admin.register(ImportedDailyUnits)
@@ -147,7 +224,7 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
     upload_form = CarrierBillUploadForm
     upload_title = "上传运营商月度账单（按日汇总或逐条明细）"
     change_list_template = "billing/admin/upload_change_list.html"
-    list_display = ["contract", "period", "kind", "total_units", "is_late", "due_on", "uploaded_at", "uploaded_by"]
+    list_display = ["contract", "period", "kind", "total_units", "late", "due_on", "uploaded_at", "uploaded_by"]
     list_filter = ["is_late", "kind", "contract"]
     fields = [
         "contract",
@@ -157,18 +234,27 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
         "uploaded_by",
         "uploaded_at",
         "due_on",
-        "is_late",
+        "late",
         "total_units",
         "record_count",
         "reconciliation",
     ]
     readonly_fields = fields
 
+    @flag(_("是否按时提供"), true_text="逾期提供", false_text="按时提供", warn_when=True, ordering="is_late")
+    def late(self, obj):
+        return obj.is_late
+
     def handle_upload(self, request, data):
         upload = data["file"]
         year, month = (int(p) for p in data["period"].split("-"))
-        return carrier_bill_upload(
-            contract=data["contract"], period=(year, month), uploaded_by=request.user, file=upload, filename=upload.name
+        return billing_file_accept(
+            kind=BillingUpload.Kind.CARRIER_BILL,
+            contract=data["contract"],
+            period=(year, month),
+            uploaded_by=request.user,
+            file=upload,
+            filename=upload.name,
         )
 
     @admin.display(description=_("账期"))
@@ -202,6 +288,29 @@ class CarrierBillAdmin(UploadAdminMixin, SimpleHistoryAdmin):
         return False
 
 
+class CreditOffsetInline(admin.TabularInline):
+    model = CreditOffset
+    fk_name = "statement"
+    verbose_name = _("收到的贷项抵减")
+    verbose_name_plural = _("收到的贷项抵减")
+    extra = 0
+    can_delete = False
+    readonly_fields = ["credit", fen_field("amount_fen", _("抵减金额")), "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _part_name(code: str) -> str:
+    """An Annex 3 part's name for its code (every contract's scheme; the codes are shared)."""
+    for parts in Contract.objects.values_list("assessment_parts", flat=True):
+        for part in parts or []:
+            if part.get("code") == code:
+                return part.get("name", code)
+    return code
+
+
 @admin.register(Statement)
 class StatementAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -220,7 +329,19 @@ class StatementAdmin(SimpleHistoryAdmin):
     list_filter = ["state", "kind", "contract", "year"]
     search_fields = ["number"]
     actions = ["recompute", "approve", "issue", "adjust"]
-    readonly_fields = [f.name for f in Statement._meta.fields] + ["pdf"]
+    inlines = [CreditOffsetInline]
+    readonly_fields = [
+        *readable_fields(
+            Statement,
+            exclude=("pdf_file",),
+            json_options={
+                "assessment_scores": {"headers": ("考核项目", "得分"), "key_label": _part_name},
+                "daily_units": {"headers": ("日期", "成功条数")},
+            },
+        ),
+        "pdf",
+    ]
+    fields = readonly_fields  # view-only: only these, so amounts show in yuan and JSON as tables
 
     @admin.display(description=_("账期"))
     def period(self, obj):
@@ -348,7 +469,8 @@ class PaymentAllocationInline(admin.TabularInline):
     model = PaymentAllocation
     extra = 0
     can_delete = False
-    readonly_fields = ["statement", "amount_fen", "created_at"]
+    readonly_fields = ["statement", fen_field("amount_fen", _("抵充金额")), "created_at"]
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -357,7 +479,7 @@ class PaymentAllocationInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(SimpleHistoryAdmin):
     list_display = ["paid_on", "contract", "reference", "amount", "unallocated", "recorded_by"]
-    readonly_fields = ["contract", "paid_on", "amount_fen", "reference", "unallocated_fen", "recorded_by"]
+    readonly_fields = ["contract", "paid_on", "amount", "reference", "unallocated", "recorded_by"]
     inlines = [PaymentAllocationInline]
 
     @admin.display(description=_("金额（元）"))

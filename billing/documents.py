@@ -70,20 +70,23 @@ def statement_pdf_for_download(statement: Statement) -> tuple[bytes, str]:
 
 
 def statement_xlsx(statement: Statement) -> bytes:
-    """The month's daily success units as a workbook: 日期, 成功条数, plus the total."""
+    """The month's daily success units as a workbook: 日期, 成功条数, plus the total (cells escaped as every
+    export's are: sms_contract.spreadsheets)."""
     import openpyxl
+
+    from sms_contract.spreadsheets import xlsx_append
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = f"{statement.period} 每日成功条数"
-    sheet.append(["结算单编号", statement.number])
-    sheet.append(["合同编号", statement.contract.number])
-    sheet.append([])
-    sheet.append(["日期", "成功条数"])
+    xlsx_append(sheet, ["结算单编号", statement.number])
+    xlsx_append(sheet, ["合同编号", statement.contract.number])
+    xlsx_append(sheet, [])
+    xlsx_append(sheet, ["日期", "成功条数"])
     for day, units in sorted(statement.daily_units.items()):
-        sheet.append([date.fromisoformat(day), units])
-    sheet.append(["合计", statement.units])
-    sheet.append(["应付费用（元）", format_fen_grouped(statement.gross_fen)])
+        xlsx_append(sheet, [date.fromisoformat(day), units])
+    xlsx_append(sheet, ["合计", statement.units])
+    xlsx_append(sheet, ["应付费用（元）", format_fen_grouped(statement.gross_fen)])
     sheet.column_dimensions["A"].width = 16
     sheet.column_dimensions["B"].width = 16
     for row in sheet.iter_rows(min_row=5, max_col=1):

@@ -18,6 +18,7 @@ class CalendarYear(models.Model):
     class Source(models.TextChoices):
         PACKAGE = "chinese_calendar", _("chinese_calendar 软件包")
         MANUAL = "manual", _("人工录入（国务院办公厅通知）")
+        PROVISIONAL = "provisional", _("临时（按放假办法推算，待国务院办公厅通知）")
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
     source = models.CharField(_("来源"), max_length=20, choices=Source.choices, default=Source.MANUAL)
@@ -161,6 +162,8 @@ class CarrierBill(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
 
 class CarrierBillDay(models.Model):
     bill = models.ForeignKey(CarrierBill, on_delete=models.CASCADE, related_name="days", verbose_name=_("账单"))
@@ -298,6 +301,8 @@ class Statement(models.Model):
     def period(self) -> str:
         return f"{self.year}-{self.month:02d}"
 
+    period.fget.short_description = _("账期")
+
     @property
     def outstanding_fen(self) -> int:
         return max(0, self.net_due_fen - self.paid_fen)
@@ -382,6 +387,33 @@ class PaymentAllocation(models.Model):
         return f"{self.payment} → {self.statement}"
 
 
+class CreditOffset(models.Model):
+    """Part of a credit — an issued adjustment statement with a negative amount due — set against a later amount
+    due, oldest due first (billing.services.payments.credit_offsets_apply)."""
+
+    credit = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credit_offsets", verbose_name=_("贷项结算单")
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="credits_received", verbose_name=_("抵减的结算单")
+    )
+    amount_fen = models.BigIntegerField(_("抵减金额（分）"))
+    created_at = models.DateTimeField(_("抵减时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("贷项抵减")
+        verbose_name_plural = _("贷项抵减")
+        ordering = ["credit", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="creditoffset_amount_positive"),
+            models.CheckConstraint(condition=~models.Q(credit=models.F("statement")), name="creditoffset_not_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit} → {self.statement}"
+
+
 class Prepayment(models.Model):
     """The prepayment (5.3 method two): 10% of the total within 30 days of signing, on a VAT invoice."""
 
@@ -435,3 +467,54 @@ class PerformanceBond(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.number} 履约保证金"
+
+
+class BillingUpload(models.Model):
+    """A large bill or success-count file: taken by the web request, stored, and read by a Celery worker
+    (docs/adr/0080). Its state and the rows read so far are what the uploader's status page shows."""
+
+    class Kind(models.TextChoices):
+        CARRIER_BILL = "carrier_bill", _("运营商账单")
+        SUCCESS_COUNTS = "success_counts", _("成功条数")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="billing_uploads", verbose_name=_("合同")
+    )
+    year = models.PositiveSmallIntegerField(_("年"), null=True, blank=True)
+    month = models.PositiveSmallIntegerField(_("月"), null=True, blank=True)
+    file = models.FileField(_("文件"), upload_to="billing-uploads/%Y/%m/", max_length=200, blank=True)
+    filename = models.CharField(_("文件名"), max_length=255)
+    size = models.BigIntegerField(_("大小（字节）"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("上传人")
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始处理"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("处理完成"), null=True, blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.QUEUED)
+    rows_read = models.PositiveIntegerField(_("已读行数"), default=0)
+    error_code = models.CharField(_("错误代码"), max_length=40, blank=True)
+    error_detail = models.TextField(_("错误"), blank=True)
+    errors = models.JSONField(_("出错的行"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    carrier_bill = models.ForeignKey(
+        CarrierBill, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("账单")
+    )
+    success_import = models.ForeignKey(
+        SuccessCountImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("导入")
+    )
+
+    class Meta:
+        verbose_name = _("文件上传")
+        verbose_name_plural = _("文件上传")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename}（{self.get_state_display()}）"

@@ -157,6 +157,28 @@ def carrier_bills_for_user(*, user) -> QuerySet[CarrierBill]:
     return CarrierBill.objects.filter(contract__in=contract_list_for_user(user=user)).select_related("contract")
 
 
+def uploads_for_user(*, user) -> QuerySet:
+    """Queued bill and success-count files: the uploader's own, and those of contracts the user may see whose
+    bills (or imports) the user may view."""
+    from django.db.models import Q
+
+    from billing.models import BillingUpload
+    from contracts.selectors import contract_list_for_user
+
+    if not user.is_authenticated:
+        return BillingUpload.objects.none()
+    kinds = [
+        kind
+        for kind, perm in (
+            (BillingUpload.Kind.CARRIER_BILL, "billing.view_carrierbill"),
+            (BillingUpload.Kind.SUCCESS_COUNTS, "billing.view_successcountimport"),
+        )
+        if user.is_superuser or user.has_perm(perm)
+    ]
+    visible = Q(uploaded_by=user) | Q(kind__in=kinds, contract__in=contract_list_for_user(user=user))
+    return BillingUpload.objects.filter(visible).select_related("contract")
+
+
 def outstanding_statements(*, contract: Contract) -> QuerySet[Statement]:
     """Issued statements not yet paid in full, oldest due first (5.5)."""
     return Statement.objects.filter(
@@ -233,3 +255,28 @@ def billed_before(*, contract: Contract, year: int, month: int) -> tuple[int, in
     )
     sums = earlier.aggregate(billable=Sum("billable_fen"), applied=Sum("prepayment_applied_fen"))
     return sums["billable"] or 0, sums["applied"] or 0
+
+
+CALENDAR_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class CalendarWarning:
+    year: int
+    missing: bool  # no calendar at all: due dates in that year cannot be computed
+    provisional: bool  # built from the statutory holidays only, until the State Council's notice is loaded
+    note: str
+
+
+def calendar_warnings(*, today: date, days: int = CALENDAR_WARNING_DAYS) -> list[CalendarWarning]:
+    """Years from today to `days` ahead whose working-day calendar is missing or only provisional."""
+    years = range(today.year, (today + timedelta(days=days)).year + 1)
+    loaded = {y.year: y for y in CalendarYear.objects.filter(year__in=list(years))}
+    out = []
+    for year in years:
+        row = loaded.get(year)
+        if row is None:
+            out.append(CalendarWarning(year, True, False, ""))
+        elif row.source == CalendarYear.Source.PROVISIONAL:
+            out.append(CalendarWarning(year, False, True, row.note))
+    return out

@@ -4,6 +4,7 @@ import logging
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from sms_contract.celery import RETRY, TryAgain
@@ -51,3 +52,17 @@ def bond_refund_reminder_task(today_iso: str | None = None) -> int:
     if unsent:
         raise TryAgain(f"{unsent} bond refund reminder(s) not delivered (admin: 履约保证金)")
     return sent
+
+
+@shared_task(
+    name="billing.tasks.billing_upload_process_task",
+    time_limit=settings.BILLING_UPLOAD_TASK_TIME_LIMIT,
+    soft_time_limit=settings.BILLING_UPLOAD_TASK_TIME_LIMIT - 30,
+    **RETRY,
+)
+def billing_upload_process_task(upload_id: int) -> str:
+    """Read one stored bill or success-count file (billing.services.uploads); its state is on the upload."""
+    from billing.services.uploads import billing_upload_process
+
+    upload = billing_upload_process(upload_id=upload_id)
+    return upload.state if upload else "missing"

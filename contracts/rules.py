@@ -12,7 +12,8 @@ Conventions (docs/adr/0050-contract-lifecycle-dates.md):
 - "届满前九十日" (12.2): a non-renewal notice is in time when it is delivered on or before
   term end − 90 days (the renewal decision deadline).
 - 4.5: stopping the service needs 90 days' written notice: the earliest stop date is the delivery
-  date + 90 days.
+  date + 90 days. The clause binds 甲方 only ("除乙方根据本合同约定终止本合同以外"): a termination
+  notice from 乙方 gives no 4.5 date (contracts.selectors.contract_lifecycle passes 甲方's notices only).
 - 7.2: confidentiality lasts through the service and ends 2 years after the service's last day
   (same calendar day two years later, clamped to the month's end).
 """

@@ -96,7 +96,8 @@ def contract_lifecycle(contract: Contract, *, today: date):
             continue
         if notice.kind == FormalNotice.Kind.RENEWAL:
             non_renewal = min(non_renewal or delivered_on, delivered_on)
-        elif notice.kind == FormalNotice.Kind.TERMINATION:
+        elif notice.kind == FormalNotice.Kind.TERMINATION and notice.sender_id == contract.purchaser_id:
+            # 4.5 binds 甲方 only ("除乙方根据本合同约定终止本合同以外"): 乙方's stop notice sets no earliest stop.
             termination = min(termination or delivered_on, delivered_on)
     return lifecycle(
         activated_on=contract.activated_on,

@@ -298,7 +298,6 @@ class MessageAdmin(MaskedMobileMixin, ReadOnlyAdmin):
         "mobile_display",
         "status",
         "units",
-        "segments",
         "node",
         "created_at",
         "submitted_at",

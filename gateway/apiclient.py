@@ -17,11 +17,22 @@ Command line:
     python -m gateway.apiclient --url http://127.0.0.1:8000 --key K --secret S \\
         send 13912345678 --template violation_notice --param plate=苏C12345 --ref r-1
     python -m gateway.apiclient ... get 42 | by-ref r-1 | optout-get 13912345678 | optout-put ... | optout-delete ...
+    python -m gateway.apiclient ... send-batch notices.csv      # or notices.jsonl, or - for standard input
+
+`make install` also installs it as the command `sms-api` (the same arguments), which needs no PYTHONPATH.
+
+send-batch reads a CSV file (a header row: `mobile`, `template_code`, `content`, `client_ref`; every other
+column is a template parameter, empty cells left out) or JSON lines (one object per line with the fields of
+`POST /messages/`). The whole file is checked first: a bad row stops it before anything is sent, naming the
+row and the column. It is then sent in batches of up to 1,000; each row gets one JSON result line on standard
+output, progress goes to standard error. Rows with a `client_ref` can be sent again safely (answered as
+duplicates).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import hmac
 import http.client
@@ -31,8 +42,8 @@ import secrets
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
 
 API_PREFIX = "/api/v1"
 
@@ -135,7 +146,10 @@ class SmsApiClient:
         if payload is not None:
             headers["Content-Type"] = "application/json"
         status, raw = self._roundtrip(method, full_path, body, headers)
-        data = json.loads(raw) if raw else None
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:  # an HTML error page from a proxy or a crashed server: still our own error type
+            raise ApiError(status, "not_json", raw[:200].decode(errors="replace")) from None
         if status >= 400:
             if isinstance(data, dict):
                 raise ApiError(status, str(data.get("code", "error")), str(data.get("detail", "")), data)
@@ -185,8 +199,146 @@ def _message(
     return item
 
 
+# --- send-batch ------------------------------------------------------------------------------------------
+BATCH_LIMIT = 1000
+CSV_FIELDS = ("mobile", "template_code", "content", "client_ref")
+
+
+class BatchFileError(ValueError):
+    """Rows of a batch file that cannot be sent: [(row, column, message)]."""
+
+    def __init__(self, errors: list[tuple[int, str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"row {r}, column {c or '-'}: {m}" for r, c, m in errors[:10]))
+
+
+def _csv_rows(stream: IO[str]) -> Iterator[tuple[int, dict | None, list[tuple[str, str]]]]:
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if not header:
+        yield 1, None, [("", "the file is empty (a header row is needed: mobile,template_code,...)")]
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if "mobile" not in header:
+        yield 1, None, [("mobile", "the header row has no mobile column")]
+        return
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            yield number, None, [("", f"{len(values)} cells, the header has {len(header)}")]
+            continue
+        row = dict(zip(header, (v.strip() for v in values), strict=True))
+        item: dict[str, Any] = {k: row[k] for k in CSV_FIELDS if row.get(k)}
+        params = {k: v for k, v in row.items() if k not in CSV_FIELDS and v}
+        if params:
+            item["params"] = params
+        yield number, item, []
+
+
+def _jsonl_rows(stream: IO[str]) -> Iterator[tuple[int, dict | None, list[tuple[str, str]]]]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, [("", f"not JSON: {exc.msg} at character {exc.colno}")]
+            continue
+        if not isinstance(item, dict):
+            yield number, None, [("", "each line must be a JSON object")]
+            continue
+        yield number, item, []
+
+
+def read_batch_file(stream: IO[str], fmt: str) -> list[tuple[int, dict]]:
+    """(row number, message) for every row; raises BatchFileError naming each bad row and column."""
+    rows, errors = [], []
+    reader = _csv_rows if fmt == "csv" else _jsonl_rows
+    for number, item, problems in reader(stream):
+        if item is not None:
+            if not str(item.get("mobile", "")).strip():
+                problems.append(("mobile", "no mobile number"))
+            if not item.get("template_code") and item.get("content") is None:
+                problems.append(("template_code", "neither template_code nor content"))
+            if "params" in item and not isinstance(item["params"], dict):
+                problems.append(("params", "params must be an object"))
+        errors += [(number, column, message) for column, message in problems]
+        if not problems:
+            rows.append((number, item))
+    if errors:
+        raise BatchFileError(errors)
+    return rows
+
+
+def send_batch_rows(api: SmsApiClient, rows: list[tuple[int, dict]], out: IO[str], progress: IO[str]) -> dict:
+    """Send the rows in batches of up to 1,000; one JSON line per row on `out`, progress on `progress`.
+    A batch the API refuses as a whole (authentication, server error) stops the run: its rows and the rest
+    are reported `not_sent`."""
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0, "not_sent": 0}
+    stopped: ApiError | None = None
+    for start in range(0, len(rows), BATCH_LIMIT):
+        chunk = rows[start : start + BATCH_LIMIT]
+        if stopped is None:
+            try:
+                answer = api.send_batch([item for _, item in chunk])
+            except ApiError as exc:
+                stopped = exc
+        if stopped is not None:
+            for number, item in chunk:
+                line = {"row": number, "client_ref": item.get("client_ref", ""), "result": "not_sent"}
+                line.update(code=stopped.code, detail=stopped.detail)
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            totals["not_sent"] += len(chunk)
+            continue
+        by_index = {a["index"]: a for a in answer.get("accepted", [])}
+        by_index.update({r["index"]: r for r in answer.get("rejected", [])})
+        for index, (number, item) in enumerate(chunk):
+            result = dict(by_index.get(index, {"code": "no_answer", "detail": "the API did not answer this item"}))
+            result.pop("index", None)
+            kind = "accepted" if "id" in result else "rejected"
+            if kind == "accepted" and result.get("duplicate"):
+                kind = "duplicate"
+            totals[kind] += 1
+            line = {"row": number, "client_ref": item.get("client_ref", ""), "result": kind, **result}
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+        done = min(start + BATCH_LIMIT, len(rows))
+        progress.write(
+            f"sent {done}/{len(rows)} rows: {totals['accepted']} accepted, {totals['duplicate']} duplicates, "
+            f"{totals['rejected']} rejected\n"
+        )
+        progress.flush()
+    if stopped is not None:
+        progress.write(
+            f"stopped: {stopped.status} {stopped.code} {stopped.detail}; {totals['not_sent']} rows not sent\n"
+        )
+    return totals
+
+
+def _send_batch_command(api: SmsApiClient, path: str, fmt: str | None) -> int:
+    if fmt is None:
+        fmt = "csv" if path.lower().endswith(".csv") else "jsonl"
+    try:
+        if path == "-":
+            rows = read_batch_file(sys.stdin, fmt)
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+                rows = read_batch_file(stream, fmt)
+    except OSError as exc:
+        print(f"send-batch: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except BatchFileError as exc:
+        for row, column, message in exc.errors:
+            print(f"send-batch: {path} row {row}, column {column or '-'}: {message}", file=sys.stderr)
+        print(f"send-batch: {len(exc.errors)} bad rows, nothing sent", file=sys.stderr)
+        return 2
+    totals = send_batch_rows(api, rows, sys.stdout, sys.stderr)
+    return 0 if totals["rejected"] == 0 and totals["not_sent"] == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway.apiclient", description="12123 SMS API client")
+    parser = argparse.ArgumentParser(prog="sms-api", description="12123 SMS API client (python -m gateway.apiclient)")
     parser.add_argument("--url", default=os.environ.get("SMS_API_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--key", default=os.environ.get("SMS_API_KEY"), help="or SMS_API_KEY")
     parser.add_argument("--secret", default=os.environ.get("SMS_API_SECRET"), help="or SMS_API_SECRET")
@@ -201,10 +353,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("by-ref", help="a message by client_ref").add_argument("client_ref")
     for name in ("optout-get", "optout-put", "optout-delete"):
         sub.add_parser(name).add_argument("mobile")
+    batch = sub.add_parser("send-batch", help="queue every row of a CSV or JSON-lines file (- for standard input)")
+    batch.add_argument("file")
+    batch.add_argument("--format", choices=["csv", "jsonl"], help="default: by the file name (.csv, else JSON lines)")
     args = parser.parse_args(argv)
     if not args.key or not args.secret:
         parser.error("--key and --secret (or SMS_API_KEY / SMS_API_SECRET) are required")
     api = SmsApiClient(args.url, args.key, args.secret)
+    if args.command == "send-batch":
+        try:
+            return _send_batch_command(api, args.file, args.format)
+        finally:
+            api.close()
     try:
         if args.command == "send":
             params = dict(p.split("=", 1) for p in args.param if "=" in p)

@@ -78,12 +78,23 @@ def _fail(code: str, detail: str):
 
 
 def nonce_remember(key_id: str, nonce: str, *, ttl: int) -> bool:
-    """True if the nonce was new (and is now remembered), False if it was seen within the window."""
-    if settings.GATEWAY_NONCE_STORE == "db":
-        from gateway.services.nonces import nonce_record_db
+    """True if the nonce was new (and is now remembered), False if it was seen within the window.
 
+    With the cache store, Redis away does not stop intake: the nonce goes to the database table instead, and
+    for one window after such a fallback nonces are checked in both places (see gateway.services.nonces)."""
+    from gateway.services.nonces import nonce_record_db, nonce_seen_db, outage_mark, outage_recent
+
+    if settings.GATEWAY_NONCE_STORE == "db":
         return nonce_record_db(key_id=key_id, nonce=nonce, ttl=ttl)
-    return cache.add(f"gw:nonce:{key_id}:{nonce}", 1, timeout=ttl)
+    try:
+        fresh = cache.add(f"gw:nonce:{key_id}:{nonce}", 1, timeout=ttl)
+    except Exception as exc:  # noqa: BLE001 - Redis down or timing out: PostgreSQL is the source of truth
+        logger.warning("nonce store (Redis) unavailable, using the database: %s", exc)
+        outage_mark()
+        return nonce_record_db(key_id=key_id, nonce=nonce, ttl=ttl)
+    if fresh and outage_recent(ttl):  # used during a recent outage, when only the database saw it?
+        return not nonce_seen_db(key_id=key_id, nonce=nonce, ttl=ttl)
+    return fresh
 
 
 class HmacAuthentication(BaseAuthentication):

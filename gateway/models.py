@@ -6,7 +6,8 @@ Carrier Msg_Ids are unsigned 64-bit values; they are stored in signed BIGINT col
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -17,7 +18,9 @@ from sms_contract.masking import mask_mobile, mask_mobiles_in_text
 class SendingProfile(models.Model):
     """The fixed signature and service code of a contract's traffic (3.1.9, Annex 3 part 1)."""
 
-    contract = models.OneToOneField(Contract, on_delete=models.PROTECT, related_name="sending_profile")
+    contract = models.OneToOneField(
+        Contract, on_delete=models.PROTECT, related_name="sending_profile", verbose_name=_("合同")
+    )
     signature = models.CharField(_("签名"), max_length=20, default="【12123】")
     service_code = models.CharField(_("短信服务代码（Src_Id）"), max_length=21)
     service_id = models.CharField(_("业务代码（Service_Id）"), max_length=10)
@@ -52,7 +55,9 @@ class CarrierNode(models.Model):
         V20 = 0x20, "CMPP 2.0"
         V30 = 0x30, "CMPP 3.0"
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="carrier_nodes")
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="carrier_nodes", verbose_name=_("合同")
+    )
     name = models.CharField(_("名称"), max_length=50, unique=True)
     host = models.CharField(_("地址"), max_length=200)
     port = models.PositiveIntegerField(_("端口"), default=7890)
@@ -120,7 +125,7 @@ class MessageTemplate(models.Model):
 class SubPort(models.Model):
     """The sub-port register of 3.1.13; a sub-port is never shared between units (3.1.14)."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="sub_ports")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="sub_ports", verbose_name=_("合同"))
     sub_port = models.CharField(_("子端口"), max_length=12, unique=True)
     using_unit = models.CharField(_("实际使用单位"), max_length=200)
     organisation_code = models.CharField(_("机构代码"), max_length=40)
@@ -143,18 +148,18 @@ class SubPort(models.Model):
 class ApiClient(models.Model):
     """A caller of the REST API (the 12123 platform, the carrier's customer service) with an HMAC key."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="api_clients")
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="api_clients", verbose_name=_("合同"))
     name = models.CharField(_("名称"), max_length=100, unique=True)
     key_id = models.CharField(_("Key"), max_length=40, unique=True)
-    secret_encrypted = models.TextField(editable=False)
-    previous_secret_encrypted = models.TextField(editable=False, blank=True)
-    previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    secret_encrypted = models.TextField(editable=False, verbose_name=_("密钥（加密）"))
+    previous_secret_encrypted = models.TextField(editable=False, blank=True, verbose_name=_("旧密钥（加密）"))
+    previous_valid_until = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("旧密钥有效至"))
     allow_free_content = models.BooleanField(_("允许自由内容"), default=False)
     may_manage_optouts = models.BooleanField(_("可查询/办理退订"), default=True)
     may_send = models.BooleanField(_("可发送短信"), default=True)
     sub_port = models.ForeignKey(SubPort, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("子端口"))
     enabled = models.BooleanField(_("启用"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
     history = HistoricalRecords(excluded_fields=["secret_encrypted", "previous_secret_encrypted"])
 
     class Meta:
@@ -264,22 +269,45 @@ class Message(models.Model):
         DELIVERED = "delivered", _("已送达")
         FAILED = "failed", _("失败")
         EXPIRED = "expired", _("过期")
+        # Accepted by the carrier, but no status report came within its validity plus a grace period (a
+        # node that restarted lost it): final, so nothing waits forever. Counted in DailyCount.no_report_messages.
+        NO_REPORT = "no_report", _("无状态报告")
         REJECTED = "rejected", _("拒绝")
 
     # The four references below have no database-level FK constraint: their checks cost about 45 ms per
     # 1,000 rows at COMMIT, as much as the INSERT itself. Rows are only written by the intake with ids it has
     # just read, and on_delete=PROTECT still guards deletes in Django (ADR 0030).
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="+", db_constraint=False, verbose_name=_("合同")
+    )
     client = models.ForeignKey(
-        ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+        ApiClient,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("调用方"),
     )
     client_ref = models.CharField(_("调用方编号"), max_length=64, blank=True)
     mobile = models.CharField(_("手机号码"), max_length=20)
     notice_type = models.ForeignKey(
-        NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+        NoticeType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("通知类型"),
     )
     template = models.ForeignKey(
-        MessageTemplate, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_constraint=False
+        MessageTemplate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("模板"),
     )
     content = models.TextField(_("内容（含签名）"))
     src_id = models.CharField(_("源号码"), max_length=21, blank=True)
@@ -287,16 +315,18 @@ class Message(models.Model):
     segments = models.PositiveSmallIntegerField(_("分段数"))
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED)
     stat = models.CharField(_("状态报告"), max_length=16, blank=True)
-    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    node = models.ForeignKey(
+        CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("发送节点")
+    )
     created_at = models.DateTimeField(_("接收时间"))
     valid_until = models.DateTimeField(_("有效期至"))
-    lease_owner = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=64, blank=True, verbose_name=_("领取进程"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("领取有效至"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("尝试次数"))
     possible_duplicate = models.BooleanField(_("可能重复"), default=False)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("结束时间"))
 
     class Meta:
         verbose_name = _("短信")
@@ -304,6 +334,8 @@ class Message(models.Model):
         indexes = [
             # The queue: only queued rows are indexed, so claims stay fast however large the table grows.
             models.Index(fields=["id"], condition=Q(status="queued"), name="message_queue_idx"),
+            # Messages waiting for their report, by validity: the no-report sweep reads only these.
+            models.Index(fields=["valid_until"], condition=Q(status="submitted"), name="message_awaiting_report_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
             models.Index(fields=["mobile", "created_at"], name="message_mobile_idx"),
         ]
@@ -320,14 +352,14 @@ class Message(models.Model):
 class MessageSegment(models.Model):
     """One CMPP segment of a message, with the carrier's Msg_Id and its status report."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="segment_rows")
-    pk_number = models.PositiveSmallIntegerField()
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="segment_rows", verbose_name=_("短信"))
+    pk_number = models.PositiveSmallIntegerField(verbose_name=_("分段序号"))
     carrier_msg_id = models.BigIntegerField(_("运营商 Msg_Id（二进制补码存储）"))
-    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, related_name="+")
-    result = models.PositiveIntegerField(default=0)
-    submitted_at = models.DateTimeField()
-    stat = models.CharField(max_length=16, blank=True)
-    reported_at = models.DateTimeField(null=True, blank=True)
+    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, related_name="+", verbose_name=_("发送节点"))
+    result = models.PositiveIntegerField(default=0, verbose_name=_("提交结果"))
+    submitted_at = models.DateTimeField(verbose_name=_("提交时间"))
+    stat = models.CharField(max_length=16, blank=True, verbose_name=_("状态报告"))
+    reported_at = models.DateTimeField(null=True, blank=True, verbose_name=_("报告时间"))
 
     class Meta:
         verbose_name = _("短信分段")
@@ -344,25 +376,36 @@ class DailyCount(models.Model):
     Units per the contract's 70-character rule. `accepted_*`: SUBMIT_RESP result 0; `delivered_*`: DELIVRD.
     """
 
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
-    day = models.DateField()
-    notice_type = models.ForeignKey(NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    accepted_messages = models.BigIntegerField(default=0)
-    accepted_units = models.BigIntegerField(default=0)
-    delivered_messages = models.BigIntegerField(default=0)
-    delivered_units = models.BigIntegerField(default=0)
-    failed_messages = models.BigIntegerField(default=0)
-    refused_segments = models.BigIntegerField(default=0)
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+", verbose_name=_("合同"))
+    day = models.DateField(verbose_name=_("日期"))
+    notice_type = models.ForeignKey(
+        NoticeType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("通知类型")
+    )
+    node = models.ForeignKey(
+        CarrierNode, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("发送节点")
+    )
+    accepted_messages = models.BigIntegerField(default=0, verbose_name=_("受理短信数"))
+    accepted_units = models.BigIntegerField(default=0, verbose_name=_("受理计费条数"))
+    delivered_messages = models.BigIntegerField(default=0, verbose_name=_("送达短信数"))
+    delivered_units = models.BigIntegerField(default=0, verbose_name=_("送达计费条数"))
+    failed_messages = models.BigIntegerField(default=0, verbose_name=_("失败短信数"))
+    refused_segments = models.BigIntegerField(default=0, verbose_name=_("被拒分段数"))
+    # Accepted messages that got no status report within validity + GATEWAY_NO_REPORT_GRACE_SECONDS.
+    no_report_messages = models.BigIntegerField(_("无状态报告条数"), default=0)
 
     class Meta:
         verbose_name = _("每日发送统计")
         verbose_name_plural = _("每日发送统计")
         constraints = [
+            # One row per contract, day, notice type and node, a missing type or node counting as one value.
+            # COALESCE to 0 (ids start at 1) instead of NULLS NOT DISTINCT, which SQLite lacks (models.W047):
+            # the same unique index on both databases. gateway.sender.store's ON CONFLICT names these expressions.
             models.UniqueConstraint(
-                fields=["contract", "day", "notice_type", "node"],
+                "contract",
+                "day",
+                Coalesce("notice_type", Value(0), output_field=models.BigIntegerField()),
+                Coalesce("node", Value(0), output_field=models.BigIntegerField()),
                 name="dailycount_unique",
-                nulls_distinct=False,
             ),
         ]
         indexes = [models.Index(fields=["contract", "day"], name="dailycount_day_idx")]
@@ -376,7 +419,9 @@ class NodeStateChange(models.Model):
     """A node's health as one sender process saw it change. `month_evidence` reads this to compute the
     time with fewer than two healthy nodes (3.2.4)."""
 
-    node = models.ForeignKey(CarrierNode, on_delete=models.CASCADE, related_name="state_changes")
+    node = models.ForeignKey(
+        CarrierNode, on_delete=models.CASCADE, related_name="state_changes", verbose_name=_("节点")
+    )
     at = models.DateTimeField(_("时间"))
     healthy = models.BooleanField(_("可用"))
     state = models.CharField(_("状态"), max_length=20)
@@ -398,9 +443,11 @@ class UnmatchedReport(models.Model):
     carrier_msg_id = models.BigIntegerField(_("运营商 Msg_Id（二进制补码存储）"))
     stat = models.CharField(_("状态"), max_length=16)
     mobile = models.CharField(_("手机号码"), max_length=21, blank=True)
-    node = models.ForeignKey(CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    submit_time = models.CharField(max_length=10, blank=True)
-    done_time = models.CharField(max_length=10, blank=True)
+    node = models.ForeignKey(
+        CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("节点")
+    )
+    submit_time = models.CharField(max_length=10, blank=True, verbose_name=_("提交时间（报告）"))
+    done_time = models.CharField(max_length=10, blank=True, verbose_name=_("完成时间（报告）"))
     received_at = models.DateTimeField(_("接收时间"))
 
     class Meta:
@@ -418,7 +465,9 @@ class UplinkMessage(models.Model):
     mobile = models.CharField(_("手机号码"), max_length=21)
     dest_id = models.CharField(_("目的号码"), max_length=21, blank=True)
     text = models.TextField(_("内容"), blank=True)
-    node = models.ForeignKey(CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    node = models.ForeignKey(
+        CarrierNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("节点")
+    )
     opt_out = models.BooleanField(_("退订指令"), default=False)
     received_at = models.DateTimeField(_("接收时间"))
 

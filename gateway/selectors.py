@@ -44,7 +44,8 @@ def _ratio(part: int, whole: int) -> Decimal | None:
 def month_evidence(*, contract_id: int, year: int, month: int) -> dict:
     """The month's evidence for the assessment form.
 
-    messages_sent: messages the carrier accepted; delivery_rate: delivered / accepted (messages counted on
+    messages_sent: messages the carrier accepted; no_report: of those, how many got no status report within
+    their validity plus the grace period (status `no_report`); delivery_rate: delivered / accepted (messages counted on
     the day they were submitted); refused_share: segments the carrier refused at submit time / (refused
     segments + accepted units, the units being a close stand-in for segments); seconds_below_two_healthy_nodes:
     time (up to now) with fewer than two healthy nodes, from the senders' node state records (None when no
@@ -56,12 +57,14 @@ def month_evidence(*, contract_id: int, year: int, month: int) -> dict:
         accepted_units=Sum("accepted_units"),
         delivered=Sum("delivered_messages"),
         refused=Sum("refused_segments"),
+        no_report=Sum("no_report_messages"),
     )
     accepted = totals["accepted"] or 0
     refused = totals["refused"] or 0
     return {
         "messages_sent": accepted,
         "delivery_rate": _ratio(totals["delivered"] or 0, accepted),
+        "no_report": totals["no_report"] or 0,
         "refused_share": _ratio(refused, refused + (totals["accepted_units"] or 0)),
         "seconds_below_two_healthy_nodes": seconds_below_two_healthy_nodes(
             contract_id=contract_id, start=start, end=min(end, max(start, timezone.now()))
@@ -111,13 +114,23 @@ def carrier_msg_ids(*, contract_id: int, start: date, end: date) -> Iterator[int
 
 
 def daily_delivery(*, contract_id: int, start: date, end: date) -> dict[date, dict[str, int]]:
-    """Per day in [start, end]: messages accepted by the carrier and messages delivered (DELIVRD)."""
+    """Per day in [start, end]: messages accepted by the carrier, delivered (DELIVRD) and left without a status
+    report (`no_report`)."""
     rows = (
         DailyCount.objects.filter(contract_id=contract_id, day__gte=start, day__lte=end)
         .values("day")
-        .annotate(accepted=Sum("accepted_messages"), delivered=Sum("delivered_messages"))
+        .annotate(
+            accepted=Sum("accepted_messages"), delivered=Sum("delivered_messages"), no_report=Sum("no_report_messages")
+        )
     )
-    return {row["day"]: {"accepted": row["accepted"] or 0, "delivered": row["delivered"] or 0} for row in rows}
+    return {
+        row["day"]: {
+            "accepted": row["accepted"] or 0,
+            "delivered": row["delivered"] or 0,
+            "no_report": row["no_report"] or 0,
+        }
+        for row in rows
+    }
 
 
 def node_health(*, contract_id: int) -> list[dict]:

@@ -33,6 +33,7 @@ class Dashboard:
     month_units: int
     month_fee_fen: int
     month_delivery_rate: Decimal | None  # percent
+    month_no_report: int  # accepted messages of the month that never got a status report (status no_report)
     prepayment_balance_fen: int | None
     billed_fen: int
     forecast: rules.Forecast
@@ -43,6 +44,7 @@ class Dashboard:
     volume_svg: str
     rate_svg: str
     lifecycle: Lifecycle
+    calendar_warnings: list
 
 
 def dashboard_contract(*, user, contract_id: int | None = None) -> Contract | None:
@@ -60,11 +62,13 @@ def _units(contract: Contract, start: date, end: date) -> dict[date, int]:
     return daily_success_units(contract_id=contract.pk, start=start, end=end)
 
 
-def _month_delivery_rate(contract: Contract, today: date) -> Decimal | None:
+def _month_delivery(contract: Contract, today: date) -> tuple[Decimal | None, int]:
+    """The month's delivery rate in percent and its count of messages without a status report."""
     from gateway.selectors import month_evidence
 
-    rate = month_evidence(contract_id=contract.pk, year=today.year, month=today.month).get("delivery_rate")
-    return None if rate is None else (Decimal(rate) * 100).quantize(Decimal("0.01"))
+    evidence = month_evidence(contract_id=contract.pk, year=today.year, month=today.month)
+    rate = evidence.get("delivery_rate")
+    return (None if rate is None else (Decimal(rate) * 100).quantize(Decimal("0.01"))), evidence.get("no_report", 0)
 
 
 def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None]:
@@ -129,7 +133,9 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
     rates = _daily_delivery_rates(contract, chart_start, today)
     rate_svg = charts.line_chart([(d, rates.get(d)) for d in days], title="近90天每日送达率")
     prepayment, billed = _prepayment_balance(contract, today)
+    month_rate, month_no_report = _month_delivery(contract, today)
     tickets, complaints = open_tickets_and_complaints(contract=contract, now=now)
+    lifecycle = contract_lifecycle(contract, today=today)
     return Dashboard(
         contract=contract,
         today=today,
@@ -137,7 +143,8 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         today_fee_fen=rules.fee_fen(today_units, price),
         month_units=month_units,
         month_fee_fen=rules.fee_fen(month_units, price),
-        month_delivery_rate=_month_delivery_rate(contract, today),
+        month_delivery_rate=month_rate,
+        month_no_report=month_no_report,
         prepayment_balance_fen=prepayment,
         billed_fen=billed,
         forecast=rules.forecast_total_reached(
@@ -146,6 +153,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
             recent_fen=rules.fee_fen(recent_units, price),
             recent_days=PACE_DAYS,
             today=today,
+            term_end=_forecast_cap(lifecycle),
         ),
         consumption_since=since,
         nodes=_node_health(contract),
@@ -153,5 +161,29 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         complaints=complaints,
         volume_svg=volume_svg,
         rate_svg=rate_svg,
-        lifecycle=contract_lifecycle(contract, today=today),
+        lifecycle=lifecycle,
+        calendar_warnings=_calendar_warnings(today),
     )
+
+
+def _calendar_warnings(today: date) -> list:
+    from billing.selectors import calendar_warnings
+
+    return calendar_warnings(today=today)
+
+
+def _forecast_cap(lifecycle: Lifecycle) -> date | None:
+    """The last day of service a forecast may name: the known service end, else the current term's end."""
+    ends = [d for d in (lifecycle.service_end, lifecycle.current_term.end if lifecycle.current_term else None) if d]
+    return min(ends) if ends else None
+
+
+def with_sheet_flags(statements: list) -> list:
+    """Set `has_sheet` on each statement: whether its month's signed assessment sheet (考核表) exists, so pages
+    link only documents that exist."""
+    from assessment.selectors import assessment_sheet_ids
+
+    signed = assessment_sheet_ids(ids={s.assessment_id for s in statements})
+    for statement in statements:
+        statement.has_sheet = statement.assessment_id in signed
+    return statements

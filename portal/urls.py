@@ -9,6 +9,7 @@ portal_patterns = [
     path("", carrier.index, name="index"),
     path("bills/upload/", carrier.bill_upload, name="bill-upload"),
     path("bills/<id:pk>/", carrier.bill_detail, name="bill"),
+    path("uploads/<id:pk>/", carrier.upload_status, name="upload-status"),
     path("tickets/<id:pk>/<str:step>/", carrier.ticket_step, name="ticket-step"),
     path("complaints/<id:pk>/<str:step>/", carrier.complaint_step, name="complaint-step"),
 ]

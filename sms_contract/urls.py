@@ -39,3 +39,4 @@ urlpatterns = [
 ]
 
 handler403 = "portal.views.errors.forbidden"
+handler500 = "sms_contract.views.server_error"

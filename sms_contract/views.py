@@ -1,3 +1,6 @@
+import sys
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -36,12 +39,49 @@ def home(request):
     return dashboard_home(request)
 
 
-@never_cache
-def healthz(request):
-    """Liveness and readiness of the web app: the database answers."""
+def server_error(request, *args, **kwargs):
+    """handler500: JSON ({"code", "detail"}) under /api/ (503 when the database or Redis is away), the HTML
+    page elsewhere."""
+    if request.path.startswith("/api/"):
+        from sms_contract.api_exceptions import error_response
+
+        return error_response(sys.exc_info()[1])
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request, *args, **kwargs)
+
+
+def _check_database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok", "database": "ok"})
     except Exception as exc:  # noqa: BLE001 - report any database failure as unhealthy
-        return JsonResponse({"status": "error", "database": type(exc).__name__}, status=503)
+        return type(exc).__name__
+    return "ok"
+
+
+def _check_redis() -> str | None:
+    """None without Redis (development); "ok" or the error's name."""
+    if not settings.REDIS_URL:
+        return None
+    from django.core.cache import cache
+
+    try:
+        cache._cache.get_client(write=True).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means degraded
+        return type(exc).__name__
+    return "ok"
+
+
+@never_cache
+def healthz(request):
+    """Readiness of the web app, per dependency: 200 "ok"; 200 "degraded" while Redis is away (intake keeps
+    accepting, PostgreSQL is the source of truth); 503 "error" while the database is away."""
+    checks = {"database": _check_database()}
+    redis = _check_redis()
+    if redis is not None:
+        checks["redis"] = redis
+    if checks["database"] != "ok":
+        return JsonResponse({"status": "error", **checks}, status=503)
+    status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
+    return JsonResponse({"status": status, **checks})

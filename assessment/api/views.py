@@ -100,6 +100,8 @@ class AssessmentSignApi(APIView):
 class AssessmentPdfApi(APIView):
     """The signed sheet (项目考核表) as PDF, to go with the month's invoice."""
 
+    document_view = True  # a browser following the link gets a styled page for an error (api_exceptions)
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, contract_number: str, period: str):
         from assessment.documents import assessment_pdf

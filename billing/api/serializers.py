@@ -79,3 +79,25 @@ class CarrierBillOutputSerializer(serializers.Serializer):
         from billing.selectors import reconciliation_for_bill
 
         return ReconciliationSerializer(reconciliation_for_bill(obj)).data
+
+
+class BillingUploadOutputSerializer(serializers.Serializer):
+    """A bill file read by a worker (202 answer of the upload, and GET billing-uploads/<id>/)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["carrier_bill", "success_counts"])
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    state_display = serializers.CharField()
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    rows_read = serializers.IntegerField(help_text="rows read so far (updated every 20,000 rows while running)")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    carrier_bill = serializers.IntegerField(allow_null=True, help_text="the bill, once done")
+    success_import = serializers.IntegerField(allow_null=True)
+    result_url = serializers.CharField()
+    code = serializers.CharField(help_text="error code when failed (bad_file, too_many_rows, xlsx_refused, ...)")
+    detail = serializers.CharField()
+    errors = serializers.ListField(child=serializers.DictField(), help_text="row, column, message")
+    error_count = serializers.IntegerField()
+    url = serializers.CharField()

@@ -1,4 +1,5 @@
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -6,9 +7,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.api.serializers import CarrierBillOutputSerializer, StatementOutputSerializer
-from billing.selectors import carrier_bills_for_user, statements_for_user
-from billing.services.bills import carrier_bill_upload
+from billing.api.serializers import (
+    BillingUploadOutputSerializer,
+    CarrierBillOutputSerializer,
+    StatementOutputSerializer,
+)
+from billing.models import BillingUpload
+from billing.selectors import carrier_bills_for_user, statements_for_user, uploads_for_user
+from billing.services.uploads import billing_file_accept, billing_upload_status, check_request_size
 from contracts.selectors import contract_list_for_user
 
 
@@ -47,6 +53,8 @@ class StatementPdfApi(APIView):
     """The settlement sheet. Issued: the very file stored at issue (its SHA-256 in `X-Content-SHA256` and the
     ETag, the same as on the statement); draft or approved: rendered from the current figures."""
 
+    document_view = True  # a browser following the link gets a styled page for an error (api_exceptions)
+
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, contract_number: str, period: str):
         from billing.documents import statement_pdf_for_download
@@ -62,6 +70,8 @@ class StatementPdfApi(APIView):
 
 
 class StatementXlsxApi(APIView):
+    document_view = True  # a browser following the link gets a styled page for an error (api_exceptions)
+
     @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
     def get(self, request, contract_number: str, period: str):
         from billing.documents import statement_xlsx
@@ -75,17 +85,26 @@ class StatementXlsxApi(APIView):
 
 
 class CarrierBillUploadApi(APIView):
-    """Upload the carrier's monthly bill (multipart). Answers the bill with its reconciliation, or 400
-    `bad_file` with row-numbered errors (nothing is saved then)."""
+    """Upload the carrier's monthly bill (multipart). A file up to BILLING_UPLOAD_INLINE_MAX_BYTES is read at
+    once: 201 with the bill and its reconciliation, or 400 `bad_file` with row-numbered errors (nothing is
+    saved then). A larger one is queued: 202 with the upload's state and the URL to follow it. Refused at
+    once: 413 `file_too_large`, 400 `xlsx_refused` (an XLSX beyond the inflation limits)."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            check_request_size(request.META.get("CONTENT_LENGTH"))
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         period = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
         contract = serializers.CharField(help_text="contract number")
 
-    @extend_schema(request=InputSerializer, responses={201: CarrierBillOutputSerializer})
+    @extend_schema(
+        request=InputSerializer, responses={201: CarrierBillOutputSerializer, 202: BillingUploadOutputSerializer}
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,10 +115,33 @@ class CarrierBillUploadApi(APIView):
             raise Http404
         upload = data.validated_data["file"]
         year, month = (int(p) for p in data.validated_data["period"].split("-"))
-        bill = carrier_bill_upload(
-            contract=contract, period=(year, month), uploaded_by=request.user, file=upload, filename=upload.name
+        result = billing_file_accept(
+            kind=BillingUpload.Kind.CARRIER_BILL,
+            contract=contract,
+            period=(year, month),
+            uploaded_by=request.user,
+            file=upload,
+            filename=upload.name,
         )
-        return Response(CarrierBillOutputSerializer(bill).data, status=status.HTTP_201_CREATED)
+        if isinstance(result, BillingUpload):
+            return Response(_upload_answer(result), status=status.HTTP_202_ACCEPTED)
+        return Response(CarrierBillOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+def _upload_answer(upload) -> dict:
+    return {**billing_upload_status(upload), "url": reverse("billing-upload-detail", args=[upload.pk])}
+
+
+class BillingUploadDetailApi(APIView):
+    """A queued bill file: state (queued, running, done, failed), rows read so far, and when finished the bill
+    or the row-numbered errors. Visible to whoever may see the contract's bills."""
+
+    @extend_schema(responses=BillingUploadOutputSerializer)
+    def get(self, request, upload_id: int):
+        upload = uploads_for_user(user=request.user).filter(pk=upload_id).first()
+        if upload is None:
+            raise Http404
+        return Response(_upload_answer(upload))
 
 
 class CarrierBillDetailApi(APIView):

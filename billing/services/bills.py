@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from billing.files import (
     DETAIL_COLUMNS,
+    FIRST_YEAR,
     I64,
+    LAST_YEAR,
+    MAX_RECORD_UNITS,
     SHANGHAI,
     SUMMARY_COLUMNS,
     U64,
@@ -75,14 +78,15 @@ class _RecordWriter:
 
 def _submitted(raw) -> tuple[str, str]:
     """(timestamp with offset, Shanghai day) as ISO strings; naive times are Asia/Shanghai."""
-    if raw.__class__ is str and len(raw) == 19 and raw[10] == " ":  # the common "YYYY-MM-DD HH:MM:SS"
+    if raw.__class__ is str and len(raw) == 19 and raw[10] == " " and raw[16] == ":":  # "YYYY-MM-DD HH:MM:SS"
         try:
-            datetime.fromisoformat(raw)
+            moment = datetime.fromisoformat(raw)
         except ValueError:
             raise ValueError(f"不是时间（应为 YYYY-MM-DD HH:MM:SS）：{raw!r}") from None
-        return raw + "+08:00", raw[:10]
-    moment = parse_submitted_at(raw)
-    return moment.isoformat(), moment.astimezone(SHANGHAI).date().isoformat()
+        if moment.tzinfo is None and FIRST_YEAR <= moment.year <= LAST_YEAR:
+            return raw + "+08:00", raw[:10]
+    moment = parse_submitted_at(raw).astimezone(SHANGHAI)  # one offset in storage, as the fast path writes
+    return moment.isoformat(), moment.date().isoformat()
 
 
 def _read_detail(
@@ -123,7 +127,9 @@ def _read_detail(
                 raise ValueError(f"提交时间 {day} 不在账期 {start:%Y-%m} 内。")
             column = "units"
             raw = values[i_units]
-            units = int(raw) if raw.__class__ is str and raw.isdigit() else parse_units(raw)
+            units = int(raw) if raw.__class__ is str and raw.isdigit() and len(raw) < 11 else parse_units(raw)
+            if units > MAX_RECORD_UNITS:
+                raise ValueError(f"计费条数超出范围（上限 {MAX_RECORD_UNITS}）：{str(raw)[:25]!r}")
             column = "status"
             raw = values[i_status]
             status = raw if raw.__class__ is str and len(raw) <= 20 and raw.isalnum() else parse_status(raw)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 
 from billing import rules
-from billing.models import Invoice, Payment, PaymentAllocation, PerformanceBond, Prepayment, Statement
+from billing.models import CreditOffset, Invoice, Payment, PaymentAllocation, PerformanceBond, Prepayment, Statement
 from billing.selectors import debts_of
 from contracts.models import Contract
 from contracts.selectors import contract_terms
@@ -81,6 +81,39 @@ def payment_credits_apply(*, contract: Contract) -> int:
             used += fen
         payment.unallocated_fen = allocation.unallocated_fen
         payment.save(update_fields=["unallocated_fen"])
+    return used
+
+
+def credit_left_fen(credit: Statement) -> int:
+    """What an issued credit (negative amount due) still has to set against amounts due."""
+    used = sum(CreditOffset.objects.filter(credit=credit).values_list("amount_fen", flat=True))
+    return max(0, -credit.net_due_fen - used)
+
+
+@transaction.atomic
+def credit_offsets_apply(*, contract: Contract) -> int:
+    """Set every issued credit (an adjustment statement with a negative amount due, oldest first) against the
+    outstanding amounts due, oldest due first (5.5), until it is used up; what is left waits for the next
+    statement issued. Returns fen offset. `statement_issue` runs this before payment credits."""
+    used = 0
+    credits = (
+        Statement.objects.select_for_update()
+        .filter(contract=contract, net_due_fen__lt=0, state__in=[Statement.State.PAID, Statement.State.ISSUED])
+        .exclude(issued_at__isnull=True)
+        .order_by("issued_at", "id")
+    )
+    for credit in credits:
+        left = credit_left_fen(credit)
+        if left == 0:
+            continue
+        allocation = rules.allocate_payment(left, [d for d in debts_of(contract=contract) if d.key != credit.pk])
+        if not allocation.lines:
+            break
+        statements = Statement.objects.in_bulk([key for key, _ in allocation.lines])
+        for key, fen in allocation.lines:
+            CreditOffset.objects.create(credit=credit, statement=statements[key], amount_fen=fen)
+            _settle(statements[key], fen)
+            used += fen
     return used
 
 

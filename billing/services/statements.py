@@ -133,10 +133,11 @@ def statement_approve(*, statement: Statement, user, now: datetime | None = None
 
 @transaction.atomic
 def statement_issue(*, statement: Statement, user, now: datetime | None = None) -> Statement:
-    """Finance issues an approved statement; it never changes afterwards. The assessment it uses is locked
-    and any unallocated payment credit settles it (oldest first)."""
+    """Finance issues an approved statement; it never changes afterwards. The assessment it uses is locked.
+    Issued credits (adjustments with a negative amount due) and then unallocated payment credit settle the
+    amounts due, oldest first; a credit issued now is set against what is already outstanding."""
     from assessment.services import assessment_lock
-    from billing.services.payments import payment_credits_apply
+    from billing.services.payments import credit_offsets_apply, payment_credits_apply
 
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
     if statement.state != Statement.State.APPROVED:
@@ -147,6 +148,7 @@ def statement_issue(*, statement: Statement, user, now: datetime | None = None) 
     statement_pdf_store(statement=statement)
     if statement.assessment_id is not None:
         assessment_lock(assessment_id=statement.assessment_id)
+    credit_offsets_apply(contract=statement.contract)  # a credit (negative adjustment) settles what is due first
     payment_credits_apply(contract=statement.contract)
     statement.refresh_from_db()
     return statement

@@ -125,7 +125,7 @@ class SessionConfig:
     flow_control_retries: int = 5
     flow_control_backoff: Backoff = Backoff(base=1.0, factor=2.0, cap=10.0, jitter=0.1)
     reconnect: bool = True
-    reconnect_backoff: Backoff = Backoff(base=0.5, factor=2.0, cap=30.0, jitter=0.2)
+    reconnect_backoff: Backoff = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
     max_reconnect_attempts: int | None = None
     version_fallback: bool = True
     verify_ismg: bool = False
@@ -572,7 +572,9 @@ class Session:
                 link.login_future = loop.create_future()
                 link.send(encode_frame(Connect(cfg.sp_id, auth, version, ts), link.next_seq(), version))
                 resp = await link.login_future
-                if link.closed:
+                # A refusal is commonly followed at once by TERMINATE (often in the same read): the Status
+                # decides, not the closed connection, so a wrong password is not taken for an outage.
+                if resp.status == 0 and link.closed:
                     raise ConnectionLost("the connection closed right after the login answer")
         except TimeoutError as exc:
             if link is not None:

@@ -21,6 +21,7 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -36,6 +37,7 @@ from django.utils import timezone
 
 from gateway import metrics
 from gateway.cmpp import (
+    Backoff,
     CmppError,
     DeliverMO,
     DeliverReport,
@@ -44,7 +46,7 @@ from gateway.cmpp import (
     SubmitAmbiguous,
     SubmitNotSent,
 )
-from gateway.sender import policy, store
+from gateway.sender import journal, policy, store
 from gateway.sender.adapters import NodeSpec, submit_request
 from gateway.sender.ratelimit import SharedRate, chunk_for
 from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
@@ -52,11 +54,16 @@ from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
 
+LOGIN_BACKOFF = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
+
 
 @dataclass(frozen=True)
 class SenderSettings:
     batch: int = 1000
-    lease_seconds: int = 120
+    lease_seconds: int = 12
+    renew_seconds: float = 3.0  # leases are renewed this often while the sender lives
+    journal_dir: str | None = None  # None: no journal (tests of other things); runsender always has one
+    replay_every_seconds: float = 1.0  # how often dead senders' journals on this host are looked for
     poll_seconds: float = 1.0
     probation_seconds: float = 10.0
     ramp_seconds: float = 30.0
@@ -69,6 +76,7 @@ class SenderSettings:
     flush_interval: float = 0.05
     capacity_factor: int = 4  # messages per node handed to its session: window * factor
     expire_every_seconds: float = 30.0
+    no_report_grace_seconds: float = 3600.0  # after validity: a submitted message without a report -> no_report
 
     @classmethod
     def from_django(cls, **overrides) -> SenderSettings:
@@ -83,6 +91,8 @@ class SenderSettings:
             "all_down_ticket_seconds": settings.GATEWAY_ALL_DOWN_TICKET_SECONDS,
             "ambiguous_policy": settings.GATEWAY_AMBIGUOUS_POLICY,
             "report_grace_seconds": settings.GATEWAY_REPORT_MATCH_GRACE_SECONDS,
+            "journal_dir": str(settings.GATEWAY_SENDER_JOURNAL_DIR),
+            "no_report_grace_seconds": settings.GATEWAY_NO_REPORT_GRACE_SECONDS,
         }
         values.update(overrides)
         return cls(**values)
@@ -156,6 +166,15 @@ class Sender:
         self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._receipts: dict[str, object] = {}
+        self.journal_scope = f"{connection.settings_dict.get('HOST') or 'local'}-{connection.settings_dict['NAME']}"
+        self.journal = (
+            journal.Journal(self.cfg.journal_dir, self.owner, scope=self.journal_scope)
+            if self.cfg.journal_dir
+            else None
+        )
+        self.held: set[int] = set()  # claimed and not yet settled in the database: the leases to renew
+        self.renewed_until: datetime | None = None
+        self._replaying = False
         self.executor = ThreadPoolExecutor(
             max_workers=1 if connection.vendor == "sqlite" else 4, thread_name_prefix="sender-db"
         )
@@ -171,6 +190,9 @@ class Sender:
         for node in self.nodes.values():
             node.down_since = started
             metrics.node_state_set(node.spec.name, node.health.state.value)
+        if self.journal is not None:
+            self.journal.open()
+            await self._replay_dead()  # what a dead sender on this host had acknowledged, before claiming
         workers = [
             asyncio.create_task(self._connect(node), name=f"connect-{node.spec.name}") for node in self.nodes.values()
         ]
@@ -183,6 +205,7 @@ class Sender:
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._writer_loop(), name="writer"),
             asyncio.create_task(self._tick_loop(), name="tick"),
+            asyncio.create_task(self._renew_loop(), name="leases"),
         ]
         try:
             await stop.wait()
@@ -212,6 +235,9 @@ class Sender:
             await self._flush_reports(final=True)
         finally:
             await self._close_db_threads()
+            if self.journal is not None:
+                # Everything settled: the journal goes; otherwise it stays for the next sender to replay.
+                self.journal.close(remove=not self.outcomes and not self.journal.unsettled)
         log.info("sender %s stopped: %s", self.owner, self.stats)
 
     # ------------------------------------------------------------------ sessions and health
@@ -232,7 +258,9 @@ class Sender:
                 self._health_changed(node, policy.on_disconnected(node.health, self._now(), f"login failed: {exc}"))
                 with contextlib.suppress(Exception):
                     await session.close()
-                delay = min(30.0, 0.5 * 2**attempt)
+                # Jittered and capped: a node that comes back is used within seconds, and several senders
+                # do not knock in step. A refused login keeps its Status in the reason (wrong password != outage).
+                delay = LOGIN_BACKOFF.delay(attempt, random.random())
                 attempt += 1
                 log.warning("node %s: %s; retrying in %.1f s", node.spec.name, exc, delay)
                 with contextlib.suppress(TimeoutError):
@@ -282,6 +310,7 @@ class Sender:
     async def _tick_loop(self) -> None:
         last_expire = -1e9
         last_queue_stats = -1e9
+        last_replay = self._now()
         while not self.stopping.is_set():
             now = self._now()
             for node in self.nodes.values():
@@ -297,9 +326,17 @@ class Sender:
                 self._health_changed(node, policy.tick(h, now, self.policy_cfg))
                 metrics.NODE_INFLIGHT.labels(node=node.spec.name).set(node.inflight)
             self._check_tickets(now)
+            if self.journal is not None and now - last_replay >= self.cfg.replay_every_seconds:
+                last_replay = now
+                self._background(self._replay_dead())
             if now - last_expire > self.cfg.expire_every_seconds:
                 last_expire = now
                 self._background(self._db(store.messages_expire, now=timezone.now()))
+                self._background(
+                    self._db(
+                        store.messages_no_report, now=timezone.now(), grace_seconds=self.cfg.no_report_grace_seconds
+                    )
+                )
             if now - last_queue_stats > 5:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
@@ -416,6 +453,10 @@ class Sender:
                 now=timezone.now(),
             )
             self.stats["claimed"] += len(claimed)
+            if claimed:
+                self.held.update(m.id for m in claimed)
+                if self.journal is not None:
+                    self.journal.claimed(m.id for m in claimed)
             self.local.extend(Job(m, possible_duplicate=m.possible_duplicate) for m in claimed)
             if not self.local:
                 await self._wait(self.wakeup, self.cfg.poll_seconds)
@@ -436,11 +477,14 @@ class Sender:
             if msg.valid_until <= now:
                 self.outcomes.append(Outcome(msg, "expired", earlier=job.earlier))
                 continue
-            if msg.lease_until - now < margin:  # another sender may claim it soon: give it back
+            lease_until = max(msg.lease_until, self.renewed_until or msg.lease_until)
+            if lease_until - now < margin:  # another sender may claim it soon: give it back
                 self.outcomes.append(
                     Outcome(msg, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
                 )
                 continue
+            if self.journal is not None:
+                self.journal.sending(msg.id, node.spec.id)
             if node.inflight == 0:
                 node.busy_since = self._now()
             node.inflight += 1
@@ -494,6 +538,8 @@ class Sender:
             node.last_answer = self._now()
         node.m_latency.observe(self._now() - started)
         answers = [_answer(s) for s in result.segments]
+        if self.journal is not None:
+            self.journal.acked(msg.id, node.spec.id, timezone.now(), answers)
         if all(a.result == 0 for a in answers):
             self.stats["accepted"] += 1
             node.m_submits.inc()
@@ -568,10 +614,59 @@ class Sender:
         while self.outcomes:
             batch, self.outcomes = self.outcomes[:5000], self.outcomes[5000:]
             try:
+                if self.journal is not None:  # the acknowledgements survive a power cut before the DB has them
+                    await self._loop.run_in_executor(None, self.journal.sync)
                 await self._db(store.results_record, outcomes=batch, owner=self.owner, now=timezone.now())
             except BaseException:
                 self.outcomes[:0] = batch
                 raise
+            ids = [out.message.id for out in batch]
+            self.held.difference_update(ids)
+            if self.journal is not None:
+                self.journal.settled(ids)
+
+    # ------------------------------------------------------------------ leases and the journal
+    async def _renew_loop(self) -> None:
+        """Renew the leases of what this sender holds, so a dead sender's work is free within one lease
+        (lease_seconds) while a live one keeps its own however long it takes."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.cfg.renew_seconds)
+            if self.stopping.is_set() or not self.held:
+                continue
+            try:
+                self.renewed_until = await self._db(
+                    store.leases_renew,
+                    owner=self.owner,
+                    ids=sorted(self.held),
+                    lease_seconds=self.cfg.lease_seconds,
+                    now=timezone.now(),
+                )
+            except Exception as exc:
+                log.warning("renewing leases failed (%s); unsent work is given back before they run out", exc)
+
+    async def _replay_dead(self) -> None:
+        """Replay the journals of dead senders on this host (see journal.py)."""
+        if self.journal is None or self._replaying:
+            return
+        self._replaying = True
+        try:
+            found = await self._loop.run_in_executor(
+                None,
+                lambda: list(journal.dead_journals(self.cfg.journal_dir, self.journal.path, scope=self.journal_scope)),
+            )
+            for path, fd in found:
+                try:
+                    state = await self._loop.run_in_executor(None, journal.read, fd)
+                    if not state.empty:
+                        await self._db(store.journal_replay, state=state, now=timezone.now())
+                except Exception:
+                    journal.release(path, fd, remove=False)
+                    log.exception("replaying journal %s failed; trying again later", path)
+                else:
+                    journal.release(path, fd, remove=True)
+        finally:
+            self._replaying = False
 
     async def _flush_reports(self, final: bool = False) -> None:
         """Write the reports received since the last round plus unmatched ones due for another try. A report
@@ -602,6 +697,8 @@ class Sender:
                 keep.append(report)
             else:
                 self.retry_reports.append((first, now + 1.0, report))
+        if keep:
+            keep = await self._db(store.reports_match_copies, reports=keep, now=timezone.now())
         if keep:
             metrics.UNMATCHED_REPORTS.inc(len(keep))
             await self._db(store.unmatched_reports_keep, reports=keep, now=timezone.now())

@@ -94,7 +94,8 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
     """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
-    sent late after an outage.
+    sent late after an outage. A message whose lease ran out without being given back (its sender died, and
+    no journal replay settled it) may have reached the carrier already: it is marked `possible_duplicate`.
     """
     lease_until = now + timedelta(seconds=lease_seconds)
     if connection.vendor == "postgresql":
@@ -116,6 +117,7 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
                 "segments",
                 "valid_until",
                 "possible_duplicate",
+                "lease_owner",
             )[:limit]
         )
         if not rows:
@@ -132,11 +134,15 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
             Message.objects.filter(id__in=[row[0] for row in live]).update(
                 lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
             )
-    return [Claimed(*row[:9], lease_until, row[9]) for row in live]
+            taken_over = [row[0] for row in live if row[10]]
+            if taken_over:
+                Message.objects.filter(id__in=taken_over).update(possible_duplicate=True)
+    return [Claimed(*row[:9], lease_until, row[9] or bool(row[10])) for row in live]
 
 
 _CLAIM_SQL = """
-UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1
+UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1,
+    possible_duplicate = m.possible_duplicate OR m.lease_owner <> ''
 FROM (
     SELECT id FROM gateway_message
     WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s)
@@ -161,6 +167,137 @@ def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: dat
             for message_id in expired:
                 log.info("message %s expired before it could be sent", message_id)
     return [Claimed(*row[:9], lease_until, row[9]) for row in rows if row[8] > now]
+
+
+def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: datetime) -> datetime:
+    """Extend this sender's leases on `ids` (those still queued under it); returns the new lease end."""
+    lease_until = now + timedelta(seconds=lease_seconds)
+    for start in range(0, len(ids), 5000):
+        Message.objects.filter(id__in=ids[start : start + 5000], status=QUEUED, lease_owner=owner).update(
+            lease_until=lease_until
+        )
+    return lease_until
+
+
+def journal_replay(*, state, now: datetime) -> dict[str, int]:
+    """Settle what a dead sender's journal (`journal.JournalState`) says, before its leases run out.
+
+    * acknowledged (every SUBMIT_RESP in the journal): recorded as submitted (or failed for a refusal) with
+      its segments, so its status reports match and it is not sent again; if another sender took the
+      message over meanwhile, the segments are kept as an earlier attempt and the message is flagged;
+    * submit begun, no answer journaled: the carrier may have it; the lease is given back and the message
+      flagged `possible_duplicate`, so the copy sent next is marked;
+    * only claimed: the lease is given back unflagged (it never left the process);
+    * already recorded before the crash (the `D` line was not written yet): nothing to do.
+    Returns counts per case.
+    """
+    owner = state.owner
+    acked = dict(state.acked)
+    sending = {k: v for k, v in state.sending.items() if k not in acked}
+    claimed = state.claimed - set(acked) - set(sending)
+    ids = sorted(set(acked) | set(sending) | claimed)
+    result = {"acknowledged": 0, "flagged": 0, "released": 0, "elsewhere": 0, "recorded": 0}
+    if not ids:
+        return result
+    outcomes: list[Outcome] = []
+    earlier: list[MessageSegment] = []
+    with transaction.atomic():
+        rows = {
+            row[0]: row
+            for row in Message.objects.select_for_update()
+            .filter(id__in=ids)
+            .order_by("id")
+            .values_list(
+                "id",
+                "contract_id",
+                "notice_type_id",
+                "mobile",
+                "content",
+                "src_id",
+                "units",
+                "segments",
+                "valid_until",
+                "lease_until",
+                "possible_duplicate",
+                "status",
+                "lease_owner",
+            )
+        }
+        ours = {mid for mid, row in rows.items() if row[11] == QUEUED and row[12] == owner}
+        flag: list[int] = []
+        release: list[int] = []
+        for message_id, ack in acked.items():
+            row = rows.get(message_id)
+            if row is None:
+                continue
+            answers = [SegmentAnswer(*seg) for seg in ack.segments]
+            if message_id in ours:
+                kind = "accepted" if all(a.result == 0 for a in answers) else "refused"
+                outcomes.append(
+                    Outcome(Claimed(*row[:11]), kind, node_id=ack.node_id, segments=answers, possible_duplicate=row[10])
+                )
+                result["acknowledged"] += 1
+            else:  # recorded before the crash, or taken over by another sender meanwhile
+                known = set(
+                    MessageSegment.objects.filter(message_id=message_id).values_list("carrier_msg_id", flat=True)
+                )
+                unknown = [a for a in answers if a.result == 0 and to_db(a.msg_id) not in known]
+                if unknown:  # a copy the database never heard of: keep it, so its reports match, and flag
+                    earlier.extend(_segment(message_id, ack.node_id, a, ack.at) for a in unknown)
+                    flag.append(message_id)
+                    result["elsewhere"] += 1
+                else:
+                    result["recorded"] += 1
+        for message_id in sending:
+            # Not ours any more: recorded before the crash, or claimed by another sender from the expired
+            # lease, which flags it at the claim.
+            if message_id in ours:
+                flag.append(message_id)
+                release.append(message_id)
+                result["flagged"] += 1
+        for message_id in claimed:
+            if message_id in ours:
+                release.append(message_id)
+                result["released"] += 1
+        if earlier:
+            _segments_insert(earlier)
+        if flag:
+            Message.objects.filter(id__in=flag).update(possible_duplicate=True)
+        if release:
+            Message.objects.filter(id__in=release, status=QUEUED, lease_owner=owner).update(
+                lease_owner="", lease_until=None
+            )
+        if outcomes:
+            results_record(outcomes=outcomes, owner=owner, now=now)
+    log.warning("journal of dead sender %s replayed: %s", owner, result)
+    return result
+
+
+def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_000) -> int:
+    """Submitted messages whose validity ended more than `grace_seconds` ago without a (final) status report
+    become `no_report` (final) and are counted in `DailyCount.no_report_messages` on the day they were
+    submitted. A report arriving later still updates its segment but no longer changes the message."""
+    cutoff = now - timedelta(seconds=grace_seconds)
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=SUBMITTED, valid_until__lt=cutoff)
+            .order_by("valid_until")
+            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id")[:limit]
+        )
+        if not rows:
+            return 0
+        Message.objects.filter(id__in=[r[0] for r in rows], status=SUBMITTED).update(
+            status=Message.Status.NO_REPORT, finished_at=now
+        )
+        for _, contract_id, submitted_at, notice_type_id, node_id in rows:
+            counts[(contract_id, rules.counting_day(submitted_at or now), notice_type_id, node_id)][
+                "no_report_messages"
+            ] += 1
+        daily_counts_add(counts)
+    _log_lines([f"message {r[0]} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
+    return len(rows)
 
 
 def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
@@ -421,6 +558,45 @@ def _one_segment_reports(found, by_id, now, counts, lines) -> set[int]:
     return handled
 
 
+def reports_match_copies(*, reports: Sequence[ReportIn], now: datetime, days: int = 3) -> list[ReportIn]:
+    """Reports that match no known Msg_Id but belong to a copy we could not record (a sender died after the
+    carrier took a SUBMIT and before its answer was journaled): matched to the latest message flagged
+    `possible_duplicate` to the same mobile, and kept on it as a segment of an earlier copy (pk_number 0:
+    which segment is unknown). The message's status still follows its last submission. Returns the rest."""
+    rest: list[ReportIn] = []
+    rows: list[MessageSegment] = []
+    since = now - timedelta(days=days)
+    with transaction.atomic():
+        for report in reports:
+            mobile = rules.normalise_mobile(report.mobile)
+            match = (
+                Message.objects.filter(possible_duplicate=True, mobile=mobile, created_at__gte=since)
+                .order_by("-id")
+                .values_list("id", "created_at", "node_id")
+                .first()
+            )
+            node_id = report.node_id or (match[2] if match else None)
+            if match is None or node_id is None:
+                rest.append(report)
+                continue
+            rows.append(
+                MessageSegment(
+                    message_id=match[0],
+                    pk_number=0,
+                    carrier_msg_id=to_db(report.msg_id),
+                    node_id=node_id,
+                    result=0,
+                    submitted_at=match[1],
+                    stat=report.stat[:16],
+                    reported_at=now,
+                )
+            )
+            log.info("status report %s matched the earlier copy of message %s", report.msg_id, match[0])
+        if rows:
+            MessageSegment.objects.bulk_create(rows)
+    return rest
+
+
 def unmatched_reports_keep(*, reports: Iterable[ReportIn], now: datetime) -> int:
     rows = [
         UnmatchedReport(
@@ -474,6 +650,7 @@ _COUNT_FIELDS = (
     "delivered_units",
     "failed_messages",
     "refused_segments",
+    "no_report_messages",
 )
 
 
@@ -492,7 +669,7 @@ def daily_counts_add(counts: dict[tuple, dict[str, int]]) -> None:
         placeholders = ", ".join(["%s"] * (4 + len(_COUNT_FIELDS)))
         sql = (
             f"INSERT INTO {table} (contract_id, day, notice_type_id, node_id, {cols}) VALUES ({placeholders}) "  # noqa: S608
-            f"ON CONFLICT (contract_id, day, notice_type_id, node_id) DO UPDATE SET {updates}"
+            f"ON CONFLICT (contract_id, day, COALESCE(notice_type_id, 0), COALESCE(node_id, 0)) DO UPDATE SET {updates}"
         )
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)

@@ -1,12 +1,11 @@
 """The audit log page (auditors and police staff) and its CSV export."""
 
-import csv
-
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from portal.access import AUDITOR, POLICE, role_required
 from portal.audit import audit_changes, audited_models
+from sms_contract.spreadsheets import csv_writer
 
 
 def _params(request) -> tuple[str, int]:
@@ -35,12 +34,13 @@ def log(request):
 
 @role_required(AUDITOR, POLICE)
 def log_csv(request):
-    """The same rows as CSV (UTF-8 with BOM for Excel); numbers masked as on the page."""
+    """The same rows as CSV (UTF-8 with BOM for Excel); numbers masked as on the page; formula-like cells
+    escaped (sms_contract.spreadsheets)."""
     model_key, limit = _params(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(["时间", "用户", "操作", "对象类型", "对象", "字段", "修改前", "修改后", "原因"])
     for change in audit_changes(user=request.user, model_key=model_key, limit=limit):
         rows = change.fields or [("", "", "")]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from contracts.selectors import contract_list_for_user
 from portal.access import CARRIER, permission_or_403, role_required
 from portal.forms import BillUploadForm, ComplaintStepForm, TicketStepForm
+from portal.selectors import with_sheet_flags
 from sms_contract.exceptions import ApplicationError
 
 
@@ -20,7 +21,7 @@ def _is_xhr(request) -> bool:
 def _index_context(request, form=None, errors=None, error_detail=""):
     from assessment.models import Complaint
     from assessment.selectors import clock_views, complaint_clocks, fault_ticket_clocks
-    from billing.selectors import carrier_bills_for_user, statements_for_user
+    from billing.selectors import carrier_bills_for_user, statements_for_user, uploads_for_user
 
     contracts = contract_list_for_user(user=request.user)
     now = timezone.now()
@@ -36,9 +37,10 @@ def _index_context(request, form=None, errors=None, error_detail=""):
         "contracts": contracts,
         "form": form or BillUploadForm(user=request.user),
         "bills": carrier_bills_for_user(user=request.user)[:24],
-        "statements": statements_for_user(user=request.user)
-        .select_related("contract")
-        .order_by("-year", "-month")[:24],
+        "uploads": uploads_for_user(user=request.user).filter(kind="carrier_bill")[:10],
+        "statements": with_sheet_flags(
+            list(statements_for_user(user=request.user).select_related("contract").order_by("-year", "-month")[:24])
+        ),
         "tickets": tickets,
         "complaints": complaints,
         "errors": errors,
@@ -70,16 +72,22 @@ def index(request):
 def bill_upload(request):
     """Multipart upload of the month's bill. XHR callers get JSON (the page shows progress and an error
     table); plain form posts get the page again with the errors, or the reconciliation."""
-    from billing.services.bills import carrier_bill_upload
+    from billing.models import BillingUpload
+    from billing.services.uploads import billing_file_accept, check_request_size
 
     permission_or_403(request.user, "billing.add_carrierbill")
+    try:  # before the body is read
+        check_request_size(request.META.get("CONTENT_LENGTH"))
+    except ApplicationError as exc:
+        return _upload_failed(request, None, exc.detail, exc.extra.get("errors", []), exc.status_code, exc.code)
     form = BillUploadForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         errors = [{"row": "", "column": field, "message": " ".join(msgs)} for field, msgs in form.errors.items()]
         return _upload_failed(request, form, "表单有误。", errors, 400)
     upload = form.cleaned_data["file"]
     try:
-        bill = carrier_bill_upload(
+        bill = billing_file_accept(
+            kind=BillingUpload.Kind.CARRIER_BILL,
             contract=form.cleaned_data["contract"],
             period=form.cleaned_data["period"],
             uploaded_by=request.user,
@@ -87,7 +95,12 @@ def bill_upload(request):
             filename=upload.name,
         )
     except ApplicationError as exc:
-        return _upload_failed(request, form, exc.detail, exc.extra.get("errors", []), 400, exc.code)
+        return _upload_failed(request, form, exc.detail, exc.extra.get("errors", []), exc.status_code, exc.code)
+    if isinstance(bill, BillingUpload):  # large: a worker reads it; the page follows its state
+        url = f"/portal/uploads/{bill.pk}/"
+        if _is_xhr(request):
+            return JsonResponse({"ok": True, "upload": bill.pk, "status_url": url, "state": bill.state}, status=202)
+        return redirect(url)
     url = f"/portal/bills/{bill.pk}/"
     if _is_xhr(request):
         return JsonResponse({"ok": True, "bill": bill.pk, "url": url}, status=201)
@@ -99,6 +112,22 @@ def _upload_failed(request, form, detail: str, errors: list, status: int, code: 
     if _is_xhr(request):
         return JsonResponse({"ok": False, "code": code, "detail": detail, "errors": errors}, status=status)
     return render(request, "portal/carrier_index.html", _index_context(request, form, errors, detail), status=status)
+
+
+@role_required(CARRIER)
+def upload_status(request, pk: int):
+    """A queued bill file: JSON for the upload page's polling, or a page that refreshes itself until done."""
+    from billing.models import BillingUpload
+    from billing.selectors import uploads_for_user
+    from billing.services.uploads import billing_upload_status
+
+    upload = get_object_or_404(uploads_for_user(user=request.user), pk=pk)
+    status = billing_upload_status(upload)
+    if _is_xhr(request) or request.GET.get("format") == "json":
+        return JsonResponse(status)
+    if upload.state == BillingUpload.State.DONE and status["result_url"]:
+        return redirect(status["result_url"])
+    return render(request, "portal/upload_status.html", {"upload": upload, "status": status})
 
 
 @role_required(CARRIER)

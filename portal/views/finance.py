@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from contracts.selectors import contract_list_for_user
 from portal.access import AUDITOR, FINANCE, POLICE, contract_for_user_or_404, permission_or_403, role_required
+from portal.selectors import with_sheet_flags
 from sms_contract.exceptions import ApplicationError
 from sms_contract.money import yuan_to_fen
 
@@ -21,9 +22,10 @@ def _contract_finance(contract, today: date) -> dict:
     from billing.selectors import arrears_ageing, bond_refund_due_on, prepayment_balance_history, statement_list
 
     bond = getattr(contract, "bond", None)
+    statements = with_sheet_flags(list(statement_list(contract=contract).order_by("-year", "-month", "-sequence")[:36]))
     return {
         "contract": contract,
-        "statements": statement_list(contract=contract).order_by("-year", "-month", "-sequence")[:36],
+        "statements": statements,
         "ageing": arrears_ageing(contract=contract, today=today),
         "prepayment_history": prepayment_balance_history(contract=contract),
         "prepayment": getattr(contract, "prepayment", None),

@@ -15,10 +15,33 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"))
+# The .env file (DJANGO_DOT_ENV_FILE, default the project folder's .env) fills in variables the environment
+# does not set. DJANGO_READ_DOT_ENV_FILE=true always reads it, =false never; unset, it is read when it is the
+# development file `make run` writes (it carries DEV_ENV_MARKER=1, generated secrets and DEBUG=true), so every
+# command the README shows works in a fresh shell. Such a file is refused with DEBUG off: it never runs production.
+DEV_ENV_MARKER = "SMS_DEV_ENV"
+DOT_ENV_FILE = Path(env.str("DJANGO_DOT_ENV_FILE", default=str(BASE_DIR / ".env")))
+
+
+def _is_dev_env_file(path: Path) -> bool:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    return any(line.replace(" ", "") in (f"{DEV_ENV_MARKER}=1", f"export{DEV_ENV_MARKER}=1") for line in lines)
+
+
+_read_dot_env = env.str("DJANGO_READ_DOT_ENV_FILE", default="")
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False) or (_read_dot_env == "" and _is_dev_env_file(DOT_ENV_FILE)):
+    env.read_env(str(DOT_ENV_FILE))
 
 DEBUG = env.bool("DEBUG", default=False)
+if env.bool(DEV_ENV_MARKER, default=False) and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{DOT_ENV_FILE} is the development file written by `make run` ({DEV_ENV_MARKER}=1) and DEBUG is off: "
+        "production never runs on generated development secrets. Remove that file or set real ones "
+        "(.env.example, docs/operations.md)."
+    )
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -48,7 +71,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the project (no CDN: /api/docs/ works offline)
     "csp",
     "django_celery_beat",
     "simple_history",
@@ -129,6 +152,8 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as 2026-11-30 and times to the second everywhere (sms_contract/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["sms_contract.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -157,7 +182,14 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_RESULT_EXPIRES = None if CELERY_RESULT_BACKEND is None else 86_400  # no daily cleanup of nothing
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis away must not hang a request: fail in about a second and fall back (docs/operations.md).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if CELERY_BROKER_URL:
@@ -353,7 +385,11 @@ ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5
 
 # --- The sender (gateway: `manage.py runsender`) ----------------------------------
 GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
-GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=120)
+# Leases on claimed messages, renewed every 3 s while the sender lives: a dead sender's work is free again
+# within this many seconds (on the same host its journal is replayed sooner, see docs/adr/0040).
+GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=12)
+# The local journal of claims and SUBMIT_RESPs (one file per sender; must survive a sender restart).
+GATEWAY_SENDER_JOURNAL_DIR = env.path("GATEWAY_SENDER_JOURNAL_DIR", default=str(BASE_DIR / "run" / "sender-journal"))
 GATEWAY_SENDER_POLL_SECONDS = env.float("GATEWAY_SENDER_POLL_SECONDS", default=1.0)
 GATEWAY_NODE_PROBATION_SECONDS = env.float("GATEWAY_NODE_PROBATION_SECONDS", default=10.0)
 GATEWAY_NODE_RAMP_SECONDS = env.float("GATEWAY_NODE_RAMP_SECONDS", default=30.0)
@@ -364,6 +400,9 @@ GATEWAY_ALL_DOWN_TICKET_SECONDS = env.int("GATEWAY_ALL_DOWN_TICKET_SECONDS", def
 # What to do with a submit whose answer was lost: "resend" (another node, marked possible duplicate) or "fail".
 GATEWAY_AMBIGUOUS_POLICY = env.str("GATEWAY_AMBIGUOUS_POLICY", default="resend")
 GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECONDS", default=10.0)
+# A submitted message whose status report has not come this long after its validity ended becomes `no_report`
+# (无状态报告, final): reports die with a node that restarts; nothing may wait forever.
+GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
 
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------
@@ -381,6 +420,20 @@ GATEWAY_SIGNATURE_WINDOW_SECONDS = env.int("GATEWAY_SIGNATURE_WINDOW_SECONDS", d
 GATEWAY_NONCE_STORE = env.str("GATEWAY_NONCE_STORE", default="cache" if REDIS_URL else "db")
 # A batch of 1,000 ten-unit notices is up to ~4.5 MB of JSON (Django's default cap is 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
+
+# --- Billing uploads: carrier bills and success counts (docs/operations.md "Upload limits", docs/adr/0080) --------
+# Larger files are refused with 413 (nginx's client_max_body_size must be at least this).
+BILLING_UPLOAD_MAX_BYTES = env.int("BILLING_UPLOAD_MAX_BYTES", default=128 * 1024 * 1024)
+# Files up to this size are read inside the web request; larger ones are stored and read by a Celery worker,
+# the uploader following its progress on a status page.
+BILLING_UPLOAD_INLINE_MAX_BYTES = env.int("BILLING_UPLOAD_INLINE_MAX_BYTES", default=1024 * 1024)
+# Checked before anything is inflated or parsed; anything beyond is refused with a code and the row.
+BILLING_UPLOAD_MAX_ROWS = env.int("BILLING_UPLOAD_MAX_ROWS", default=2_000_000)
+BILLING_UPLOAD_MAX_INFLATED_BYTES = env.int("BILLING_UPLOAD_MAX_INFLATED_BYTES", default=512 * 1024 * 1024)
+BILLING_UPLOAD_MAX_RATIO = env.int("BILLING_UPLOAD_MAX_RATIO", default=100)
+BILLING_UPLOAD_MAX_SHARED_STRINGS = env.int("BILLING_UPLOAD_MAX_SHARED_STRINGS", default=4_000_000)
+# Seconds a worker may spend on one file (a 1M-row XLSX takes about a minute on two cores).
+BILLING_UPLOAD_TASK_TIME_LIMIT = env.int("BILLING_UPLOAD_TASK_TIME_LIMIT", default=900)
 
 # --- Contracts and portal (web): deadline reminders, docs/adr/0050 -----------------------------------
 # Reminder e-mails go this many days before each deadline (each sent once per deadline).

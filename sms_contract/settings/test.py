@@ -5,6 +5,8 @@ The database still comes from DATABASE_URL, so CI runs the suite on PostgreSQL.
 
 import os
 
+# The suite never reads a development .env that `make run` left in the project folder.
+os.environ.setdefault("DJANGO_READ_DOT_ENV_FILE", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=")
 os.environ.setdefault("EMAIL_URL", "memorymail://")

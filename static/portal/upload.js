@@ -25,6 +25,31 @@
     table.hidden = !(errors && errors.length);
   }
 
+  // A large file is read by a worker: poll its state and show the rows read so far.
+  function follow(url) {
+    status.textContent = "文件已接收，排队等待处理…";
+    bar.removeAttribute("value");
+    var poll = new XMLHttpRequest();
+    poll.open("GET", url);
+    poll.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+    poll.addEventListener("load", function () {
+      var state = {};
+      try { state = JSON.parse(poll.responseText); } catch (err) { state = { state: "failed", detail: "服务器返回 " + poll.status }; }
+      if (state.state === "done") {
+        status.textContent = "已保存，正在打开对账结果…";
+        status.className = "ok";
+        window.location.assign(state.result_url || url);
+      } else if (state.state === "failed") {
+        showErrors(state.detail, state.errors);
+      } else {
+        status.textContent = (state.state === "running" ? "正在校验与对账，已读取 " + (state.rows_read || 0) + " 行…" : "排队等待处理…");
+        window.setTimeout(function () { follow(url); }, 2000);
+      }
+    });
+    poll.addEventListener("error", function () { window.setTimeout(function () { follow(url); }, 5000); });
+    poll.send();
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var xhr = new XMLHttpRequest();
@@ -45,6 +70,8 @@
         status.textContent = "已保存，正在打开对账结果…";
         status.className = "ok";
         window.location.assign(answer.url);
+      } else if (xhr.status === 202 && answer.status_url) {
+        follow(answer.status_url);
       } else {
         showErrors(answer.detail, answer.errors);
       }

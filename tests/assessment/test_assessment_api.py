@@ -85,6 +85,20 @@ def test_sign_and_revision_flow(api_as, police_user, url):
     assert (revised.json()["version"], revised.json()["state"]) == (2, "draft")
 
 
+def test_revising_a_signed_assessment_keeps_a_long_change_reason_whole_in_the_history(api_as, police_user, url):
+    api = api_as(police_user)
+    api.put(url, FULL_SCORES, format="json")
+    api.post(url + "sign/")
+    reason = "复核：" + "运营商提交的故障记录与平台日志不一致，经双方确认后更正扣分。" * 5
+    assert len(reason) > 100
+    revised = api.put(url, {**FULL_SCORES, "sending": 20, "reasons": {"sending": "x"}, "change_reason": reason},
+                      format="json")  # fmt: skip
+    assert revised.status_code == 200, revised.content
+    assessment = Assessment.objects.get()
+    assert (assessment.version, assessment.change_reason) == (2, reason)
+    assert assessment.history.first().history_change_reason == reason
+
+
 def test_locked_assessment_cannot_be_changed_through_the_api(api_as, police_user, url):
     api = api_as(police_user)
     api.put(url, FULL_SCORES, format="json")

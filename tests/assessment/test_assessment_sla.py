@@ -200,3 +200,67 @@ def test_open_lists(contract, ticket):
     ComplaintFactory(contract=contract, resolved_at=datetime(2025, 10, 9, 3, tzinfo=UTC), outcome="已答复")
     assert list(complaint_list_open(contract_id=contract.pk)) == [open_complaint]
     assert list(fault_ticket_list_open(contract_id=contract.pk)) == [ticket]
+
+
+# --- Registered after the fact (issue 12's demo year): the known times come with the ticket or complaint ------
+
+
+def test_a_ticket_registered_after_the_fact_with_its_times_breaches_nothing(contract):
+    with time_machine.travel(at(48), tick=False):
+        ticket = services.fault_ticket_open(
+            contract=contract,
+            reported_at=at(0),
+            reported_by="值班员",
+            severity="minor",
+            description="链路中断",
+            responded_at=at(0, 9),
+            on_site_at=at(1, 35),
+            recovered_at=at(3, 20),
+            cause="光缆",
+            solution="熔接",
+        )
+    assert ticket.recovered_at == at(3, 20) and not SlaBreach.objects.exists()
+
+
+def test_a_ticket_registered_late_without_its_response_time_is_breached(contract):
+    with time_machine.travel(at(48), tick=False):
+        services.fault_ticket_open(
+            contract=contract, reported_at=at(0), reported_by="值班员", severity="minor", description="链路中断"
+        )
+    assert SlaBreach.objects.filter(clock="response").exists()
+
+
+def test_after_the_fact_times_before_the_report_or_in_the_future_are_refused(contract):
+    with time_machine.travel(at(2), tick=False):
+        for field, moment in (("responded_at", at(-1)), ("recovered_at", at(5))):
+            with pytest.raises(ApplicationError) as err:
+                services.fault_ticket_open(
+                    contract=contract,
+                    reported_at=at(0),
+                    reported_by="值班员",
+                    severity="minor",
+                    description="链路中断",
+                    **{field: moment},
+                )
+            assert field in err.value.extra["errors"]
+        with pytest.raises(ApplicationError) as err:
+            services.complaint_open(
+                contract=contract, received_at=at(0), received_by="police", subject="x", resolved_at=at(1)
+            )
+        assert "outcome" in err.value.extra["errors"]
+    assert not FaultTicket.objects.exists()
+
+
+def test_a_complaint_registered_after_the_fact_with_its_times_breaches_nothing(contract):
+    with time_machine.travel(at(48), tick=False):
+        complaint = services.complaint_open(
+            contract=contract,
+            received_at=at(0),
+            received_by="police",
+            subject="未收到短信",
+            passed_at=at(0, 25),
+            first_reply_at=at(0, 50),
+            resolved_at=at(20),
+            outcome="已说明",
+        )
+    assert complaint.resolved_at == at(20) and not SlaBreach.objects.exists()

@@ -214,3 +214,37 @@ def test_close_month_command_and_task(contract, months, set_outcome, capsys):
     with time_machine.travel(datetime(2025, 12, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
         # every finished month not yet closed: September (signing month) and November
         assert close_month_task.delay().get() == ["JS-202509-0524-01", "JS-202511-0524-01"]
+
+
+def test_a_credit_adjustment_is_offset_against_the_next_amounts_due(
+    contract, months, set_outcome, police_user, finance_user, locked
+):
+    """Issue 12: a negative adjustment (the carrier's counts corrected down) is a credit set against what falls due
+    next, oldest due first, until used up; it is not lost by being marked paid."""
+    from billing.models import CreditOffset
+    from billing.services.payments import credit_left_fen, payment_record
+
+    months({(2025, 10): 6_000_000})
+    set_outcome({(2025, 10): outcome(75, assessment_id=41), (2025, 11): outcome(100, assessment_id=42)})
+    october = statement_close_month(contract=contract, year=2025, month=10)
+    october = statement_issue(statement=statement_approve(statement=october, user=police_user), user=finance_user)
+    assert october.net_due_fen == 1_800_000
+    payment_record(contract=contract, paid_on=date(2025, 11, 20), amount_fen=1_800_000, reference="ZF-1")
+    # October corrected down to 5,000,000 units: payable 13,500,000, all from the prepayment -> a credit of 1,800,000
+    months({(2025, 10): 5_000_000, (2025, 11): 2_000_000})
+    credit = statement_adjustment_create(statement=october, reason="运营商核减重复计费条数")
+    assert credit.net_due_fen == -1_800_000
+    credit = statement_issue(statement=statement_approve(statement=credit, user=police_user), user=finance_user)
+    assert credit_left_fen(credit) == 1_800_000  # nothing outstanding yet: the credit waits
+    # November: 2,000,000 units at 100 -> 6,000,000 payable, 900,000 of prepayment back in play -> 5,100,000 due
+    november = statement_close_month(contract=contract, year=2025, month=11)
+    november = statement_issue(statement=statement_approve(statement=november, user=police_user), user=finance_user)
+    assert november.net_due_fen == 5_100_000
+    assert (november.paid_fen, november.outstanding_fen, november.state) == (1_800_000, 3_300_000, "partly_paid")
+    offset = CreditOffset.objects.get()
+    assert (offset.credit, offset.statement, offset.amount_fen) == (credit, november, 1_800_000)
+    assert credit_left_fen(credit) == 0
+    # issuing again changes nothing: the credit is used once
+    from billing.services.payments import credit_offsets_apply
+
+    assert credit_offsets_apply(contract=contract) == 0

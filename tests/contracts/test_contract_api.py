@@ -50,3 +50,21 @@ def test_api_root_schema_and_docs_render(client_as, police_user):
     assert schema.status_code == 200
     assert b"/api/v1/contracts/" in schema.content
     assert c.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_api_docs_load_swagger_ui_from_the_project_not_a_cdn(client_as, police_user):
+    """/api/docs/ was blank offline: Swagger UI came from a CDN. Now every script and style is a local static file."""
+    import re
+
+    c = client_as(police_user)
+    page = c.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served by the project"
+        assert not asset.startswith("//")
+    bundle = next(a for a in assets if a.endswith("swagger-ui-bundle.js"))
+    response = c.get(bundle)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])[:100]

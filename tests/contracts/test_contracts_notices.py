@@ -141,3 +141,36 @@ def test_contract_list_shows_the_renewal_deadline(contract, client_as, police_us
     with time_machine.travel(datetime(2026, 1, 10, 12, 0, tzinfo=TZ)):
         page = client_as(police_user).get("/admin/contracts/contract/").content.decode()
     assert "2026-06-16（剩 157 天）" in page
+
+
+@pytest.mark.django_db
+def test_only_the_purchasers_stop_notice_sets_a_4_5_earliest_stop(contract):
+    """4.5 binds 甲方 only (除乙方根据本合同约定终止本合同以外): 乙方's stop notice gives no 90-day date."""
+    contract.activated_on = date(2025, 9, 15)
+    contract.save()
+    delivered = datetime(2026, 3, 4, 15, 30, tzinfo=TZ)
+    formal_notice_create(
+        contract=contract,
+        **_fields(
+            contract,
+            sender=contract.supplier,
+            kind="termination",
+            method="courier",
+            ends_service=True,
+            received_at=delivered,
+        ),
+    )
+    assert contract_lifecycle(contract, today=date(2026, 3, 10)).earliest_stop is None
+    formal_notice_create(
+        contract=contract,
+        **_fields(
+            contract,
+            sender=contract.purchaser,
+            kind="termination",
+            method="courier",
+            ends_service=True,
+            sent_at=datetime(2026, 3, 5, 9, 0, tzinfo=TZ),
+            received_at=datetime(2026, 3, 6, 10, 0, tzinfo=TZ),
+        ),
+    )
+    assert contract_lifecycle(contract, today=date(2026, 3, 10)).earliest_stop == date(2026, 6, 4)

@@ -72,7 +72,7 @@ def test_seed_demo_creates_one_user_per_role(capsys):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    call_command("seed_demo")
+    call_command("seed_demo", "--users-only")
     out = capsys.readouterr().out
     users = get_user_model().objects.all()
     assert {u.groups.get().name for u in users} == set(ROLE_PERMISSIONS)

@@ -5,4 +5,6 @@ import pytest
 def test_health_endpoint_reports_the_database(client):
     response = client.get("/healthz/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body.get("redis", "ok") == "ok"  # reported when REDIS_URL is set

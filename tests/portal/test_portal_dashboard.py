@@ -37,11 +37,30 @@ def test_dashboard_figures(client_as, police_user, contract, daily_counts):
     assert "费用 ¥300.00" in page  # 10,000 units × 0.03
     assert 'id="month-units">100,000<' in page  # 1-10 March
     assert "99.00%" in page  # delivered / accepted this month
-    # consumed since activation: 40 days × 300.00 = 12,000.00; pace 300.00/day; 1,428,000.00 left -> 4760 days
+    assert 'id="month-no-report">0<' in page
+    # consumed since activation: 40 days × 300.00 = 12,000.00; pace 300.00/day; 1,428,000.00 left -> 4760 days,
+    # past the first term's end (2026-12-31): the forecast says so instead of a date
     assert 'id="consumed">¥12,000.00<' in page
-    assert (NOW.date() + timedelta(days=4760)).isoformat() in page
+    assert (NOW.date() + timedelta(days=4760)).isoformat() not in page
+    assert "服务期内用不完" in page and "服务期至 2026-12-31" in page
     assert page.count('class="bar"') == 90
     assert "续展决定截止日" in page  # police see the lifecycle
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["police_user", "carrier_user", "finance_user", "auditor_user"])
+def test_one_small_notice_gives_a_forecast_beyond_the_term_not_a_server_error(
+    request, role, client_as, contract, daily_counts
+):
+    """Issue 12: after the README's one demo notice (2 units = 6 fen in 30 days) / answered 500 (date overflow)."""
+    contract.activated_on = date(2025, 9, 15)
+    contract.save()
+    daily_counts({NOW.date(): (2, 2)})
+    with time_machine.travel(NOW):
+        response = client_as(request.getfixturevalue(role)).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "服务期内用不完" in page and "服务期至 2026-09-14" in page
 
 
 @pytest.mark.django_db
@@ -91,6 +110,19 @@ def test_dashboard_shows_each_nodes_last_recorded_state_and_the_delivery_chart(
     assert "未知" in nodes and "发送进程尚未记录状态" in nodes
     assert "98.50%" in page  # today's point in the delivery-rate chart
     assert page.count('class="dot"') == 2
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_the_months_messages_without_a_status_report(client_as, police_user, contract, daily_counts):
+    from gateway.models import DailyCount
+
+    contract.activated_on = date(2026, 1, 1)
+    contract.save()
+    daily_counts({NOW.date() - timedelta(days=i): (10_000, 9_900) for i in range(40)})
+    DailyCount.objects.filter(day=NOW.date()).update(no_report_messages=7)
+    with time_machine.travel(NOW):
+        page = client_as(police_user).get("/").content.decode()
+    assert 'id="month-no-report">7<' in page
 
 
 @pytest.mark.parametrize("value", ["abc", "99999999999999999999", "-1", "１"])

@@ -31,7 +31,7 @@ from gateway.cmpp import (
     TextEncodeError,
 )
 from gateway.cmpp.msgid import unpack_msg_id
-from gateway.cmpp.pdu import ConnectResp, encode_frame
+from gateway.cmpp.pdu import HEADER, Command, ConnectResp, Terminate, encode_frame
 
 BOTH = pytest.mark.parametrize("version", [V20, V30], ids=["2.0", "3.0"])
 NOTICE = "【12123】您的机动车有违法记录，请及时处理。"
@@ -80,6 +80,67 @@ async def test_login_refused_with_status(make_sim: MakeSim, make_session: MakeSe
     assert info.value.status == status
     assert isinstance(info.value, ConnectionError) and not session.is_alive
     assert sim.stats.logins_refused == 1
+
+
+async def _refusing_gateway(statuses: list[int], seen_versions: list[int]) -> asyncio.Server:
+    """A fake ISMG that answers each CONNECT with CONNECT_RESP(status) and TERMINATE in ONE write(), then
+    closes, as many gateways do; status 0 logs in and keeps the connection open."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        header = await reader.readexactly(12)
+        length, command, seq = HEADER.unpack(header)
+        body = await reader.readexactly(length - 12)
+        assert command == Command.CONNECT
+        version = body[-5]
+        seen_versions.append(version)
+        status = statuses.pop(0) if statuses else 0
+        resp = encode_frame(ConnectResp(status, bytes(16), version), seq, version)
+        if status == 0:
+            writer.write(resp)
+            await writer.drain()
+            await asyncio.sleep(5)
+        else:
+            writer.write(resp + encode_frame(Terminate(), 1, version))  # both frames in one write
+            await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize("status", [2, 3, 5])
+async def test_refusal_followed_by_terminate_in_one_read_keeps_the_status(
+        make_sim: MakeSim, make_session: MakeSession, status: int) -> None:
+    versions: list[int] = []
+    server = await _refusing_gateway([status], versions)
+    sim = await make_sim()
+    session = await make_session(sim, connect=False, port=server.sockets[0].getsockname()[1])
+    try:
+        with pytest.raises(ConnectRefused) as info:
+            await session.connect()
+        assert info.value.status == status
+        assert not session.is_alive and versions == [V30]
+    finally:
+        server.close()
+
+
+async def test_refusal_of_30_with_terminate_falls_back_to_20(make_sim: MakeSim, make_session: MakeSession) -> None:
+    versions: list[int] = []
+    server = await _refusing_gateway([4], versions)
+    sim = await make_sim()
+    session = await make_session(sim, connect=False, port=server.sockets[0].getsockname()[1], version=V30)
+    try:
+        await session.connect()
+        assert session.is_alive and session.version == V20
+        assert versions == [V30, V20]
+    finally:
+        server.close()
+
+
+def test_reconnect_backoff_is_jittered_and_capped_at_a_few_seconds() -> None:
+    backoff = SessionConfig().reconnect_backoff
+    delays = [backoff.delay(attempt, random.random()) for attempt in range(40)]
+    assert max(delays) <= 5.0 * 1.5  # a node that comes back is tried again within seconds
+    late = [backoff.delay(30, r / 10) for r in range(10)]
+    assert len(set(late)) == 10  # spread, so several senders do not reconnect in step
 
 
 async def test_version_negotiation_falls_back_to_20(make_sim: MakeSim, make_session: MakeSession) -> None:

@@ -29,6 +29,11 @@ def _postgres_only():
         pytest.skip("several processes need a shared server database with row locks (PostgreSQL)")
 
 
+@pytest.fixture(autouse=True)
+def _own_journal_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWAY_SENDER_JOURNAL_DIR", str(tmp_path / "journal"))
+
+
 def _env():
     db = connection.settings_dict
     env = dict(os.environ)
@@ -143,3 +148,71 @@ def _try_get(url):
         return _get(url)
     except OSError:
         return None
+
+
+def test_sender_killed_mid_run_resends_nothing_unflagged_and_its_work_is_taken_over(
+    make_node, make_messages, tmp_path, free_port
+):
+    """SIGKILL a sender while thousands of SUBMITs are answered: what the carrier acknowledged is recorded
+    from the journal (not sent again), whatever is sent twice is flagged, every report matches, and the
+    surviving sender takes the dead one's work over within 15 s."""
+    from gateway.models import UnmatchedReport
+
+    port = free_port()
+    make_node(port=port, window=16)
+    make_messages(4000)
+    submits = tmp_path / "submits.jsonl"
+    logs = (tmp_path / "out.log").open("w")
+    sim = _start(
+        [
+            "-m",
+            "gateway.cmpp.simulator",
+            "--port",
+            str(port),
+            "--report-delay",
+            "0.05",
+            "--log",
+            str(submits),
+            "--quiet",
+        ],
+        logs,
+    )
+    args = ["manage.py", "runsender", "--metrics-port", "-1", "--response-timeout", "2"]
+    victim = survivor = None
+    try:
+        time.sleep(0.5)
+        victim = _start(args, logs)
+        assert _wait_for(lambda: submits.exists() and len(submits.read_text().splitlines()) > 300, 60)
+        survivor = _start(args, logs)
+        time.sleep(1.0)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        killed_at = time.monotonic()
+
+        def orphans():
+            return Message.objects.filter(status="queued", lease_owner__contains=f":{victim.pid}:").count()
+
+        assert _wait_for(lambda: orphans() == 0, 15), orphans()
+        takeover = time.monotonic() - killed_at
+
+        def done():
+            assert survivor.poll() is None, (tmp_path / "out.log").read_text()[-3000:]
+            counts = dict(Message.objects.values_list("status").annotate(n=Count("id")))
+            return counts == {"delivered": 4000}
+
+        assert _wait_for(done, 120), dict(Message.objects.values_list("status").annotate(n=Count("id")))
+        time.sleep(1.5)  # reports of any first copies arrive too
+    finally:
+        for proc in (survivor, victim):
+            if proc is not None:
+                _stop(proc)
+        _stop(sim)
+        logs.close()
+    sent = [json.loads(line)["dest"][0] for line in submits.read_text().splitlines()]
+    twice = {d for d in set(sent) if sent.count(d) > 1}
+    flagged = set(Message.objects.filter(possible_duplicate=True).values_list("mobile", flat=True))
+    assert set(sent) == set(Message.objects.values_list("mobile", flat=True))  # nothing lost
+    assert twice <= flagged, twice - flagged  # every copy the carrier got twice is flagged
+    assert UnmatchedReport.objects.count() == 0  # the first copies' reports matched their message
+    assert takeover < 15, takeover
+    assert "replayed" in (tmp_path / "out.log").read_text()

@@ -210,3 +210,17 @@ def test_send_and_status_lines_are_logged_with_masked_numbers(db, make_messages,
     assert f"message {claimed.id} to 139****0000 submitted via node {node.id}: 4242" in text
     assert f"message {claimed.id} delivered (DELIVRD)" in text
     assert claimed.mobile not in text
+
+
+@pytest.mark.django_db
+def test_daily_count_rows_stay_unique_with_a_missing_type_or_node_on_every_database(contract):
+    """The unique index treats a missing notice type or node as one value, on SQLite too (no models.W047)."""
+    from datetime import date
+
+    from django.core import checks
+    from django.db import IntegrityError, transaction
+
+    DailyCount.objects.create(contract=contract, day=date(2026, 3, 1), accepted_units=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DailyCount.objects.create(contract=contract, day=date(2026, 3, 1), accepted_units=2)
+    assert not [m for m in checks.run_checks(include_deployment_checks=False) if m.id == "models.W047"]
