@@ -580,8 +580,8 @@ class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("验收合格日期"))
     def accepted_on(self, obj):
-        return obj.contract.accepted_on if obj.pk else None
+        return (obj.contract.accepted_on if obj.pk else None) or "—"  # a callable's None would show as "None"
 
     @admin.display(description=_("应退还日期"))
     def refund_due_on(self, obj):
-        return bond_refund_due_on(contract=obj.contract) if obj.pk else None
+        return (bond_refund_due_on(contract=obj.contract) if obj.pk else None) or "—（验收合格后计算）"

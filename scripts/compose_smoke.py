@@ -575,6 +575,8 @@ def checks(stack: Stack, port: dict[str, int], contract_signed: date, mail: Mail
     time.sleep(1)
     web_log = (stack.logs / "web.log").read_text(errors="replace")
     check(MOBILE not in web_log and "/api/v1/optouts/139****5678/" in web_log, "the access log masks mobile numbers")
+    proxy_log = (stack.logs / "proxy.log").read_text(errors="replace")
+    check(MOBILE not in proxy_log and "/api/v1/optouts/***/" in proxy_log, "the proxy's access log holds no number")
     forwarded = re.search(r"^127\.0\.0\.1 127\.0\.0\.1 .*optouts", web_log, re.M)
     check(forwarded is not None, "the access log shows the client as the proxy saw it")
 

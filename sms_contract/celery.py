@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from django.db.utils import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sms_contract.settings.base")
@@ -10,6 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sms_contract.settings.base")
 app = Celery("sms_contract")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def keep_django_logging(**kwargs) -> None:
+    """Worker and beat keep Django's LOGGING: Celery adds no handler of its own to the root logger, whose only
+    handler masks mobile numbers (sms_contract.logging, 8.1). Task and worker messages propagate to it."""
 
 
 class TryAgain(Exception):  # noqa: N818 - reads as what the worker should do

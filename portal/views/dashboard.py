@@ -1,6 +1,7 @@
 """The home page after login: the contract's figures at a glance, for every role."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
@@ -25,7 +26,9 @@ def nav_links(user) -> list[tuple[str, str]]:
 
 @login_required
 def home(request):
-    contract_id = request.GET.get("contract")
+    contract_id = request.GET.get("contract") or ""
+    if contract_id and not (contract_id.isascii() and contract_id.isdigit() and len(contract_id) <= 18):
+        return HttpResponseBadRequest("contract 应为合同的数字编号。 (invalid_contract: a contract id.)")
     contract = dashboard_contract(user=request.user, contract_id=int(contract_id) if contract_id else None)
     data = dashboard(contract=contract) if contract is not None else None
     return render(

@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "csp",
     "django_celery_beat",
     "simple_history",
-    "axes",
+    "sms_contract.apps.AxesConfig",  # django-axes, named in Chinese in the admin
     "contracts",
     "billing",
     "assessment",
@@ -199,6 +199,9 @@ else:
     # No broker configured: tasks run in-process (Saleor's pattern).
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Worker and beat keep Django's LOGGING (its console handler masks mobile numbers, 8.1); see
+# sms_contract.celery.keep_django_logging, which stops Celery from adding its own, unmasked handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 # A task is acknowledged when it has finished, and given back to the queue when its process dies (SIGKILL, OOM):
 # it runs again instead of being lost. Tasks are therefore written to be safe to run twice.

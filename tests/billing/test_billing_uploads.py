@@ -261,3 +261,28 @@ def test_an_upload_cut_off_by_the_time_limit_is_marked_failed_not_left_running(c
     upload.refresh_from_db()
     assert (upload.state, upload.error_code) == ("failed", "timeout")
     assert not upload.file
+
+
+@pytest.mark.django_db
+def test_admin_refuses_an_oversized_upload_with_a_message(admin_client_, contract, settings):
+    from billing.models import SuccessCountImport
+
+    settings.BILLING_UPLOAD_MAX_BYTES = 30
+    answer = admin_client_.post(
+        "/admin/billing/successcountimport/upload/", {"contract": contract.pk, "file": csv_file(GOOD)}, follow=True
+    )
+    assert answer.status_code == 200 and "文件过大" in answer.content.decode()
+    assert not SuccessCountImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_portal_form_post_of_an_oversized_body_shows_the_page_with_the_error(
+    client_as, carrier_user, contract, settings
+):
+    settings.BILLING_UPLOAD_MAX_BYTES = 30
+    answer = client_as(carrier_user).post(
+        "/portal/bills/upload/",
+        {"contract": contract.pk, "period": "2025-10", "file": csv_file(GOOD)},
+        CONTENT_LENGTH=str(10**9),
+    )
+    assert answer.status_code == 413 and "文件过大" in answer.content.decode()

@@ -86,6 +86,7 @@ def _production_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PUBLIC_", "SECURE_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="sms_contract.settings.base",
+        DJANGO_READ_DOT_ENV_FILE="false",  # never a developer's `make run` .env (refused with DEBUG off)
         DEBUG="false",
         SECRET_KEY="q8Zt1vP0mkR7wX2nL9cB4yH6jD3sF5gA0eU8iO1pQ2rS3tV4wX5yZ6aB7cD8eF9-prod-like",
         SECRETS_ENCRYPTION_KEYS="kG6Y6wVqf8nq7Y1M4f2hJ0pX3cQ9rT5uW8zA1bC4dE0=",

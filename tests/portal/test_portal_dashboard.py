@@ -123,3 +123,10 @@ def test_dashboard_counts_the_months_messages_without_a_status_report(client_as,
     with time_machine.travel(NOW):
         page = client_as(police_user).get("/").content.decode()
     assert 'id="month-no-report">7<' in page
+
+
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999", "-1", "１"])
+def test_dashboard_with_a_bad_contract_parameter_is_a_400_not_a_500(client_as, police_user, contract, value):
+    response = client_as(police_user).get("/", {"contract": value})
+    assert response.status_code == 400
+    assert "invalid_contract" in response.content.decode()

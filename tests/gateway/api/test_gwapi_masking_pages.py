@@ -75,3 +75,18 @@ def test_runserver_request_log_masks_the_opt_out_path(settings):
         console.setStream(old_stream)
     assert FULL not in out.getvalue()
     assert out.getvalue().count("139****5678") == 2
+
+
+def test_celery_worker_keeps_the_masking_log_handler(monkeypatch):
+    from celery.app.log import Logging
+
+    from sms_contract.celery import app
+
+    monkeypatch.setattr(Logging, "_setup", False)
+    root = logging.getLogger()
+    before = list(root.handlers)
+    app.log.setup_logging_subsystem(loglevel="INFO")  # what `celery worker` and `celery beat` do at start
+    assert root.handlers == before
+    task_logger = logging.getLogger("celery.task")  # get_task_logger(...) loggers hang below it
+    assert not [h for h in task_logger.handlers if not isinstance(h, logging.NullHandler)]
+    assert task_logger.propagate

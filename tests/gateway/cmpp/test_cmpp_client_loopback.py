@@ -205,7 +205,9 @@ async def test_window_limits_outstanding_requests(make_sim: MakeSim, make_sessio
 async def test_many_concurrent_submits_pipeline_into_the_window(make_sim: MakeSim,
                                                                 make_session: MakeSession) -> None:
     sim = await make_sim()
-    session = await make_session(sim, window=16)
+    # A slot may take longer than the 1 s response timeout to free on a loaded machine: this test is about
+    # pipelining, so waiting for a slot must not time out here.
+    session = await make_session(sim, window=16, queue_timeout=60.0)
 
     async def worker() -> int:
         acked = 0
