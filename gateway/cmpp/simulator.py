@@ -151,7 +151,14 @@ class _Conn(asyncio.Protocol):
         self.closed = True
         self.sim._conns.discard(self)
         if self.unacked and self.sp_id is not None:
-            self.sim._pending_delivers.setdefault(self.sp_id, []).extend(self.unacked.values())
+            # Like a real ISMG: DELIVERs the dead connection never answered go out again on another connection
+            # of the same account at once, or on the account's next login when there is none.
+            other = self.sim._any_conn(self.sp_id)
+            if other is None:
+                self.sim._pending_delivers.setdefault(self.sp_id, []).extend(self.unacked.values())
+            else:
+                for deliver in self.unacked.values():
+                    other.send_deliver(deliver)
         self.unacked.clear()
 
     def abort(self) -> None:

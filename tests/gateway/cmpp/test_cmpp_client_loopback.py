@@ -444,6 +444,28 @@ async def test_unprocessed_report_is_redelivered_after_reconnect(make_sim: MakeS
     assert seen[0] == seen[1]
 
 
+async def test_unanswered_report_of_a_closed_connection_goes_to_another_connection_of_the_account_at_once(
+        make_sim: MakeSim, make_session: MakeSession) -> None:
+    """A sender killed with reports unanswered: the gateway hands them to the account's other live connection
+    without waiting for a new login (the surviving sender must not wait for a reconnect to get them)."""
+    sim = await make_sim()
+    first_seen: list[object] = []
+
+    def never_ack(event: object) -> None:
+        first_seen.append(event)
+        raise RuntimeError("process about to die")
+
+    first = await make_session(sim, on_deliver=never_ack)
+    await sim.inject_mo(src="13912345678", text="TD")
+    await eventually(lambda: len(first_seen) == 1)
+    second_seen: list[object] = []
+    await make_session(sim, on_deliver=second_seen.append)
+    logins = sim.stats.logins_ok
+    await first.close()
+    await eventually(lambda: len(second_seen) == 1 and sim.stats.deliver_acks == 1)
+    assert second_seen[0] == first_seen[0] and sim.stats.logins_ok == logins
+
+
 async def test_full_deliver_queue_leaves_the_deliver_unacknowledged(make_sim: MakeSim,
                                                                      make_session: MakeSession) -> None:
     sim = await make_sim()
