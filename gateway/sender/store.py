@@ -90,6 +90,11 @@ class ReportIn:
 
 
 # ----------------------------------------------------------------------------- claims
+
+# The message fields a sender needs to send (positions 0-8 of the rows claimed and of the rows replayed).
+SEND_FIELDS = ("id", "contract_id", "notice_type_id", "mobile", "content", "src_id", "units", "segments", "valid_until")
+
+
 def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
     """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
 
@@ -107,15 +112,7 @@ def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: date
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .order_by("id")
             .values_list(
-                "id",
-                "contract_id",
-                "notice_type_id",
-                "mobile",
-                "content",
-                "src_id",
-                "units",
-                "segments",
-                "valid_until",
+                *SEND_FIELDS,
                 "possible_duplicate",
                 "lease_owner",
             )[:limit]
@@ -208,15 +205,7 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
             .filter(id__in=ids)
             .order_by("id")
             .values_list(
-                "id",
-                "contract_id",
-                "notice_type_id",
-                "mobile",
-                "content",
-                "src_id",
-                "units",
-                "segments",
-                "valid_until",
+                *SEND_FIELDS,
                 "lease_until",
                 "possible_duplicate",
                 "status",

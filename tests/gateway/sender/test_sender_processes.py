@@ -67,6 +67,12 @@ def _wait_for(check, timeout):
     return False
 
 
+def _start_simulator(port, submits, logs):
+    """A simulated node in its own process, reporting after 50 ms and logging every SUBMIT to `submits`."""
+    args = ["-m", "gateway.cmpp.simulator", "--port", str(port), "--report-delay", "0.05", "--log", str(submits)]
+    return _start([*args, "--quiet"], logs)
+
+
 def _get(url):
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
@@ -81,20 +87,7 @@ def test_two_runsender_processes_send_each_message_once(make_node, make_messages
     make_messages(3000)
     submits = tmp_path / "submits.jsonl"
     logs = (tmp_path / "out.log").open("w")
-    sim = _start(
-        [
-            "-m",
-            "gateway.cmpp.simulator",
-            "--port",
-            str(port),
-            "--report-delay",
-            "0.05",
-            "--log",
-            str(submits),
-            "--quiet",
-        ],
-        logs,
-    )
+    sim = _start_simulator(port, submits, logs)
     metrics_ports = [free_port(), free_port()]
     senders = []
     try:
@@ -163,20 +156,7 @@ def test_sender_killed_mid_run_resends_nothing_unflagged_and_its_work_is_taken_o
     make_messages(4000)
     submits = tmp_path / "submits.jsonl"
     logs = (tmp_path / "out.log").open("w")
-    sim = _start(
-        [
-            "-m",
-            "gateway.cmpp.simulator",
-            "--port",
-            str(port),
-            "--report-delay",
-            "0.05",
-            "--log",
-            str(submits),
-            "--quiet",
-        ],
-        logs,
-    )
+    sim = _start_simulator(port, submits, logs)
     args = ["manage.py", "runsender", "--metrics-port", "-1", "--response-timeout", "2"]
     victim = survivor = None
     try:
