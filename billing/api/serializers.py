@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from billing.rules import unit_price_text
-from sms_contract.money import FenAsYuanField, format_rate
+from sms_contract.api_fields import FenAsYuanField
+from sms_contract.money import format_rate
 
 
 class StatementOutputSerializer(serializers.Serializer):
