@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from factories.assessment import FULL_SCORES, ComplaintFactory, FaultTicketFactory
 
-from assessment.models import Assessment, Complaint, FaultTicket, SlaBreach
+from assessment.models import Assessment, FaultTicket, SlaBreach
 from assessment.services import assessment_lock, assessment_sign
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,7 @@
 """The billing admin: uploads, statement actions by role, the payment preview step, pages render."""
 
 from datetime import date
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factories.billing import csv_bytes, daily_rows, outcome
