@@ -22,11 +22,14 @@ from assessment.models import Assessment, AssessmentVersion, Complaint, FaultTic
 from assessment.rules import ClockState
 from contracts.models import Contract
 from contracts.selectors import contract_terms
+from ops.services import task_enqueue
 from sms_contract.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 SIGN_PERMISSION = "assessment.sign_assessment"
+# The worker task that mails one breach notice (assessment.tasks), queued by name.
+NOTIFY_TASK = "assessment.tasks.sla_breach_notify_task"
 RETRY_FOR = timedelta(days=1)  # how long the sweep keeps retrying a breach notice that could not be mailed
 
 
@@ -525,10 +528,7 @@ def _record_breaches(clocks, *, now: datetime, known: set[str] | None = None, **
 def _queue_notify(breach_id: int) -> None:
     """Mail the breach after the commit; with Redis down the task waits in the outbox (ops) and the action that
     found the breach still succeeds."""
-    from assessment.tasks import sla_breach_notify_task
-    from ops.services import task_enqueue
-
-    task_enqueue(sla_breach_notify_task, breach_id)
+    task_enqueue(NOTIFY_TASK, breach_id)
 
 
 def sla_check_ticket(*, ticket: FaultTicket, now: datetime | None = None) -> list[SlaBreach]:

@@ -46,7 +46,7 @@ from billing.services.statements import (
     statement_close_month,
     statement_issue,
 )
-from billing.services.uploads import billing_file_accept, billing_upload_status
+from billing.services.uploads import billing_file_accept, billing_upload_status, check_request_size
 from contracts.models import Contract
 from sms_contract.admin_display import fen_field, flag, readable_fields
 from sms_contract.admin_forms import ServiceModelForm
@@ -107,8 +107,6 @@ class UploadAdminMixin:
         return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_upload"))
 
     def upload_view(self, request):
-        from billing.services.uploads import check_request_size
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         try:  # before the body is read

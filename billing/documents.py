@@ -10,6 +10,7 @@ from billing.models import Statement
 from billing.rules import month_days, unit_price_text
 from contracts.selectors import contract_terms
 from sms_contract.money import format_fen_grouped, format_rate
+from sms_contract.spreadsheets import xlsx_append
 
 STATE_NOTE = {
     Statement.State.DRAFT: "草稿（未审核，仅供核对）",
@@ -48,33 +49,10 @@ def statement_pdf(statement: Statement) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def statement_pdf_for_download(statement: Statement) -> tuple[bytes, str]:
-    """The PDF to hand out and its SHA-256 (hex). An issued statement's is the file stored when it was issued,
-    checked against the SHA-256 recorded then (stored now, once, for one issued before PDFs were kept); a draft
-    or approved statement is rendered from the current figures."""
-    import hashlib
-
-    from billing.services.statements import ISSUED_STATES, StoredPdfCorrupt, statement_pdf_store
-
-    if statement.state not in ISSUED_STATES:
-        pdf = statement_pdf(statement)
-        return pdf, hashlib.sha256(pdf).hexdigest()
-    if not statement.pdf_file:
-        statement = statement_pdf_store(statement=statement)
-    with statement.pdf_file.open("rb") as stored:
-        pdf = stored.read()
-    digest = hashlib.sha256(pdf).hexdigest()
-    if digest != statement.pdf_sha256:
-        raise StoredPdfCorrupt(statement)
-    return pdf, digest
-
-
 def statement_xlsx(statement: Statement) -> bytes:
     """The month's daily success units as a workbook: 日期, 成功条数, plus the total (cells escaped as every
     export's are: sms_contract.spreadsheets)."""
     import openpyxl
-
-    from sms_contract.spreadsheets import xlsx_append
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
 from contracts.selectors import contract_lifecycle
+from contracts.services import deadline_reminder_deliver
 from sms_contract.money import format_fen_grouped
 
 
@@ -259,11 +260,6 @@ class DeadlineReminderAdmin(admin.ModelAdmin):
 
     @admin.action(description="立即重发所选提醒", permissions=["view"])
     def resend_now(self, request, queryset):
-        from django.contrib import messages
-        from django.utils import timezone
-
-        from contracts.services import deadline_reminder_deliver
-
         rows = list(queryset.exclude(status=DeadlineReminder.Status.SENT))
         today = timezone.localdate()
         done = sum(deadline_reminder_deliver(reminder_id=r.pk, today=today) for r in rows)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from contracts.rules import notice_delivered_at, notice_method_allowed
 from contracts.scheme import validate_scheme
 from sms_contract.money import round_fen
 
@@ -206,8 +207,6 @@ class FormalNotice(models.Model):
         return f"{self.get_kind_display()} {self.subject}"
 
     def clean(self) -> None:
-        from contracts.rules import notice_method_allowed
-
         errors = {}
         if self.kind and self.method and not notice_method_allowed(self.kind, self.method):
             errors["method"] = _(
@@ -234,7 +233,6 @@ class FormalNotice(models.Model):
     @property
     def delivered_at(self):
         """13.8.2 delivered time (None while not delivered)."""
-        from contracts.rules import notice_delivered_at
 
         return notice_delivered_at(
             method=self.method,

@@ -24,6 +24,18 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 
+def billing_units(text: str, unit_chars: int = 70) -> int:
+    """Billing units of one message (5.3 note 1; the gateway counts them at intake, billing re-exports it):
+    `unit_chars` characters, signature included, make one
+    unit; each started further block is one more. Every character counts as one, full-width or not.
+
+    This is the contract's counting rule, independent of the 67-character CMPP wire segments.
+    """
+    if unit_chars <= 0:
+        raise ValueError("unit_chars must be positive.")
+    return -(-len(text) // unit_chars)
+
+
 class NoticeKind(StrEnum):
     """13.8.1: kinds (1)–(4) must be written letters; "other" may use any method."""
 

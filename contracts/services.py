@@ -2,15 +2,20 @@
 
 import json
 import logging
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
-from contracts.models import Contract, FormalNotice, Party
+from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
+from contracts.rules import reminder_offset_due
 from contracts.scheme import validate_scheme
+from contracts.selectors import contract_lifecycle
+from contracts.signals import contract_deadlines
 from sms_contract.exceptions import ApplicationError
 from sms_contract.money import yuan_to_fen
 
@@ -97,10 +102,9 @@ REMINDER_RECIPIENT_GROUPS = {
 
 
 def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
-    """(kind, deadline, what) of the contract's coming deadlines."""
-    from billing.selectors import CalendarMissingError, bill_due_date_for, bond_refund_due_on, carrier_bill_latest
-    from contracts.selectors import contract_lifecycle
-
+    """(kind, deadline, what) of the contract's coming deadlines: the lifecycle's own (renewal decision,
+    service end) and those the apps above answer through `contracts.signals.contract_deadlines` (billing: the
+    carrier's bill due date, the bond refund)."""
     out = []
     lc = contract_lifecycle(contract, today=today)
     if lc.current_term is not None:
@@ -110,23 +114,13 @@ def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
             )
         end = lc.service_end or lc.current_term.end
         out.append(("service_end", end, "服务期届满（不再续展）" if lc.service_end else "当前服务期届满（将自动续展）"))
-    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    for year, month in ((previous.year, previous.month), (today.year, today.month)):
-        try:
-            due = bill_due_date_for(contract=contract, year=year, month=month)
-        except CalendarMissingError:
-            continue
-        if carrier_bill_latest(contract=contract, year=year, month=month) is None:
-            out.append(("bill_due", due, f"乙方应提供 {year}-{month:02d} 月度账单（5.3 注2）"))
-    refund = bond_refund_due_on(contract=contract)
-    if refund is not None:
-        out.append(("bond_refund", refund, "履约保证金应无息退还（5.2）"))
+    for _receiver, answer in contract_deadlines.send(sender=Contract, contract=contract, today=today):
+        out.extend(answer or ())
     return out
 
 
 def _recipients(contract: Contract, kind: str) -> list[str]:
     """E-mails of the groups concerned; carrier staff only when they belong to this contract's carrier."""
-    from django.contrib.auth import get_user_model
 
     users = (
         get_user_model()
@@ -145,8 +139,6 @@ def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str
     A reminder counts as sent only once the mail server took it. One with nobody to send it to, or refused by the
     server, stays unsent with the reason (admin: 合同 → 期限提醒, 发送失败) and is tried again by the next run
     (the task retries within minutes, beat runs it daily). Returns (delivered now, still undelivered)."""
-    from contracts.models import DeadlineReminder
-    from contracts.rules import reminder_offset_due
 
     delivered, undelivered = [], []
     for contract in Contract.objects.filter(terminated_on=None).select_related("supplier"):
@@ -172,10 +164,6 @@ def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str
 def deadline_reminder_deliver(*, reminder_id: int, today) -> bool:
     """Send one reminder now; record it as sent only if the mail server took it, else record why not.
     The row stays locked while sending, so two runs at once (a redelivered task) never mail it twice."""
-    from django.core.mail import send_mail
-    from django.utils import timezone
-
-    from contracts.models import DeadlineReminder
 
     reminder = (
         DeadlineReminder.objects.select_for_update(skip_locked=True, of=("self",))

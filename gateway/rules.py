@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from billing.rules import billing_units
+from contracts.rules import billing_units
 from gateway.cmpp.errors import TextEncodeError
 from gateway.cmpp.segmentation import split_message
 from sms_contract import textnorm

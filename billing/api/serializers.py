@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from billing.rules import unit_price_text
+from billing.selectors import reconciliation_for_bill
 from sms_contract.api_fields import FenAsYuanField
 from sms_contract.money import format_rate
 
@@ -77,8 +78,6 @@ class CarrierBillOutputSerializer(serializers.Serializer):
     reconciliation = serializers.SerializerMethodField()
 
     def get_reconciliation(self, obj) -> dict:
-        from billing.selectors import reconciliation_for_bill
-
         return ReconciliationSerializer(reconciliation_for_bill(obj)).data
 
 

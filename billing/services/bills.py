@@ -35,6 +35,7 @@ from billing.files import (
 from billing.models import CarrierBill, CarrierBillDay, CarrierBillRecord
 from billing.selectors import bill_due_date_for, month_bounds
 from contracts.models import Contract
+from gateway import selectors as gateway_selectors
 
 COPY_BATCH_ROWS = 50_000
 MISSING_SAMPLE = 20
@@ -186,7 +187,6 @@ def _load_ours(cursor, ids: Iterable[int]) -> None:
 
 def _compare_msg_ids(bill: CarrierBill) -> None:
     """Set comparison in the database: their detail rows against our Msg_Ids for the period."""
-    from gateway.selectors import carrier_msg_ids
 
     start, end = month_bounds(bill.year, bill.month)
     table = CarrierBillRecord._meta.db_table
@@ -194,7 +194,7 @@ def _compare_msg_ids(bill: CarrierBill) -> None:
         cursor.execute("DROP TABLE IF EXISTS billing_ours_ids")
         cursor.execute("CREATE TEMPORARY TABLE billing_ours_ids (msg_id BIGINT NOT NULL)")
         try:
-            _load_ours(cursor, carrier_msg_ids(contract_id=bill.contract_id, start=start, end=end))
+            _load_ours(cursor, gateway_selectors.carrier_msg_ids(contract_id=bill.contract_id, start=start, end=end))
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE billing_ours_ids")
             else:

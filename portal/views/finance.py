@@ -9,6 +9,14 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from billing.selectors import (
+    arrears_ageing,
+    bond_refund_due_on,
+    invoices_for_contract,
+    payments_for_contract,
+    prepayment_balance_history,
+    statement_list,
+)
 from billing.services.payments import confirmed_amount, payment_enter
 from contracts.selectors import contract_list_for_user
 from portal.access import AUDITOR, FINANCE, POLICE, contract_for_user_or_404, permission_or_403, role_required
@@ -18,9 +26,6 @@ from sms_contract.form_fields import YuanField
 
 
 def _contract_finance(contract, today: date) -> dict:
-    from billing.models import Invoice, Payment
-    from billing.selectors import arrears_ageing, bond_refund_due_on, prepayment_balance_history, statement_list
-
     bond = getattr(contract, "bond", None)
     statements = with_sheet_flags(list(statement_list(contract=contract).order_by("-year", "-month", "-sequence")[:36]))
     return {
@@ -31,9 +36,8 @@ def _contract_finance(contract, today: date) -> dict:
         "prepayment": getattr(contract, "prepayment", None),
         "bond": bond,
         "bond_refund_due_on": bond_refund_due_on(contract=contract),
-        # No invoice/payment list selectors in billing yet: read the rows directly.
-        "invoices": Invoice.objects.filter(contract=contract).select_related("statement").order_by("-issued_on")[:36],
-        "payments": Payment.objects.filter(contract=contract).prefetch_related("allocations__statement")[:36],
+        "invoices": invoices_for_contract(contract=contract)[:36],
+        "payments": payments_for_contract(contract=contract)[:36],
     }
 
 
