@@ -7,9 +7,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import Statement
-from billing.rules import month_days, unit_price_text
+from billing.rules import month_days
 from contracts.selectors import contract_terms
-from sms_contract.money import format_fen_grouped, format_rate
+from sms_contract.money import format_fen_grouped, format_rate, format_unit_price
 from sms_contract.spreadsheets import xlsx_append
 
 STATE_NOTE = {
@@ -34,7 +34,7 @@ def statement_context(statement: Statement) -> dict:
         "state_note": STATE_NOTE.get(statement.state, ""),
         "generated_at": timezone.localtime(),
         "unit_chars": terms.billing_unit_chars,
-        "unit_price": unit_price_text(statement.unit_price),
+        "unit_price": format_unit_price(statement.unit_price),
         "units_text": f"{statement.units:,}",
         "period_start": days[0],
         "period_end": days[-1],

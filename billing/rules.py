@@ -198,12 +198,6 @@ def statement_number(*, contract_number: str, year: int, month: int, sequence: i
     return f"JS-{year:04d}{month:02d}-{tail}-{sequence:02d}"
 
 
-def unit_price_text(price: Decimal) -> str:
-    """A unit price with at least two decimals and no trailing zeros beyond: 0.0300 -> "0.03", 1 -> "1.00"."""
-    value = price.normalize()
-    return format(value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value, "f")
-
-
 def percent_difference(ours: int, theirs: int) -> Decimal | None:
     """(theirs − ours) / ours in percent with two decimals; None when we have nothing to compare against."""
     if ours == 0:

@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from contracts.rules import notice_delivered_at, notice_method_allowed
+from contracts.rules import notice_delivered_at, notice_method_allowed, share_of_total_fen
 from contracts.scheme import validate_scheme
-from sms_contract.money import round_fen
 
 
 class Party(models.Model):
@@ -133,11 +132,11 @@ class Contract(models.Model):
 
     @property
     def prepayment_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.prepayment_rate)
+        return share_of_total_fen(self.total_amount_fen, self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.bond_rate)
+        return share_of_total_fen(self.total_amount_fen, self.bond_rate)
 
 
 class FormalNotice(models.Model):

@@ -21,7 +21,16 @@ Conventions (docs/adr/0050-contract-lifecycle-dates.md):
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+
+from sms_contract.money import round_fen
+
+
+def share_of_total_fen(total_amount_fen: int, rate: Decimal) -> int:
+    """A share of the contract total in fen, rounded half up once: the prepayment (5.3, 10%) and the
+    performance bond (5.2, 10%) of 1,440,000.00 are each 144,000.00."""
+    return round_fen(total_amount_fen * rate)
 
 
 def billing_units(text: str, unit_chars: int = 70) -> int:

@@ -8,9 +8,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
-from contracts.rules import Lifecycle, lifecycle
+from contracts.rules import Lifecycle, lifecycle, share_of_total_fen
 from contracts.scheme import Part, RatioBand, parse_parts, parse_ratio_bands
-from sms_contract.money import round_fen
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,11 @@ class ContractTerms:
 
     @property
     def prepayment_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.prepayment_rate)
+        return share_of_total_fen(self.total_amount_fen, self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.bond_rate)
+        return share_of_total_fen(self.total_amount_fen, self.bond_rate)
 
 
 def contract_terms(contract: Contract) -> ContractTerms:

@@ -17,7 +17,7 @@ from contracts.scheme import validate_scheme
 from contracts.selectors import contract_lifecycle
 from contracts.signals import contract_deadlines
 from sms_contract.exceptions import ApplicationError
-from sms_contract.money import yuan_to_fen
+from sms_contract.money import parse_yuan
 
 logger = logging.getLogger("contracts.reminders")
 
@@ -58,7 +58,7 @@ def contract_load(*, data: dict) -> tuple[Contract, bool]:
         purchaser=_party_upsert(data["purchaser"]),
         supplier=_party_upsert(data["supplier"]),
         unit_price=Decimal(data["unit_price"]),
-        total_amount_fen=yuan_to_fen(Decimal(data["total_amount"])),
+        total_amount_fen=parse_yuan(data["total_amount"]),
         prepayment_rate=Decimal(data["prepayment_rate"]),
         bond_rate=Decimal(data["bond_rate"]),
         late_fee_daily_rate=Decimal(data.get("late_fee_daily_rate", "0")),

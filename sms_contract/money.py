@@ -66,6 +66,14 @@ def format_fen_grouped(fen: int) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+def format_unit_price(price: Decimal) -> str:
+    """A unit price (yuan per message) with at least two decimals and no trailing zeros beyond:
+    ``Decimal("0.0300")`` -> ``"0.03"``, ``1`` -> ``"1.00"``, ``Decimal("0.035")`` -> ``"0.035"``."""
+    value = Decimal(price).normalize()
+    exponent = value.as_tuple().exponent
+    return format(value.quantize(FEN) if isinstance(exponent, int) and exponent > -2 else value, "f")
+
+
 def format_rate(rate: Decimal) -> str:
     """A ratio as a string with two decimals: ``Decimal("0.1000")`` -> ``"0.10"``."""
     return str(Decimal(rate).quantize(FEN, rounding=ROUND_HALF_UP))
