@@ -5,12 +5,15 @@ Writes go through the services: the assessment form is checked by `assessment_pr
 Unread breach notices show as a warning on the ticket and complaint lists (and under 超时提醒).
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -27,6 +30,8 @@ from sms_contract.masking import display_mobile, mask_mobile
 from sms_contract.money import format_rate
 
 CLOCK_COLOURS = {ClockState.RUNNING: "#1f5fa8", ClockState.MET: "#1b7f3b", ClockState.BREACHED: "#b00020"}
+
+StrOrLazy = str | Promise  # a label, maybe translated lazily
 
 
 def clock_badges(views: list[selectors.ClockView]):
@@ -280,7 +285,9 @@ class AssessmentAdmin(SimpleHistoryAdmin):
 # --- fault tickets -------------------------------------------------------------------------------
 
 
-def null_filter(title, parameter: str, field: str, *, when_null: str, when_set: str) -> type[admin.SimpleListFilter]:
+def null_filter(
+    title, parameter: str, field: str, *, when_null: StrOrLazy, when_set: StrOrLazy
+) -> type[admin.SimpleListFilter]:
     """A list filter on whether a moment field is still empty (e.g. not recovered, not acknowledged)."""
 
     class NullFilter(admin.SimpleListFilter):
@@ -309,8 +316,8 @@ class FaultTicketForm(ServiceModelForm):
         model = FaultTicket
         fields = "__all__"
 
-    def service_check(self, data: dict) -> None:
-        merged = {f: data.get(f, getattr(self.instance, f, None)) for f in services.TICKET_EDITABLE}
+    def service_check(self, data: dict[str, Any]) -> None:
+        merged: dict[str, Any] = {f: data.get(f, getattr(self.instance, f, None)) for f in services.TICKET_EDITABLE}
         services.fault_ticket_check(
             severity=merged["severity"] or "",
             description=merged["description"] or "",
@@ -404,8 +411,8 @@ class ComplaintForm(ServiceModelForm):
         model = Complaint
         fields = "__all__"
 
-    def service_check(self, data: dict) -> None:
-        merged = {f: data.get(f, getattr(self.instance, f, None)) for f in services.COMPLAINT_EDITABLE}
+    def service_check(self, data: dict[str, Any]) -> None:
+        merged: dict[str, Any] = {f: data.get(f, getattr(self.instance, f, None)) for f in services.COMPLAINT_EDITABLE}
         services.complaint_check(
             received_at=merged["received_at"],
             outcome=merged["outcome"] or "",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,6 +32,7 @@ SIGN_PERMISSION = "assessment.sign_assessment"
 # The worker task that mails one breach notice (assessment.tasks), queued by name.
 NOTIFY_TASK = "assessment.tasks.sla_breach_notify_task"
 RETRY_FOR = timedelta(days=1)  # how long the sweep keeps retrying a breach notice that could not be mailed
+Step = TypeVar("Step", FaultTicket, Complaint)  # a ticket or a complaint, kept by the shared step functions
 
 
 # --- monthly assessment --------------------------------------------------------------------------
@@ -151,7 +153,7 @@ def assessment_record(
     assessment.overridden = [code for code, s in suggestions.items() if sheet.scores[code] != s.score]
     assessment.recorded_by = by
     if revising:
-        assessment._change_reason = change_reason.strip()  # simple_history's change reason
+        assessment._change_reason = change_reason.strip()  # type: ignore[attr-defined]  # simple_history reads it
     assessment.save()
     return assessment
 
@@ -238,7 +240,7 @@ def _full_clean(obj: FaultTicket | Complaint) -> None:
         ) from exc
 
 
-def _record_step(obj, field: str, label: str, at: datetime | None, *, opened: str, **extra: str):
+def _record_step(obj: Step, field: str, label: str, at: datetime | None, *, opened: str, **extra: str) -> Step:
     """Record one step of a ticket or complaint once (response, arrival, recovery; pass, reply, resolution):
     locked, not before the opening nor after now, extra non-empty fields set with it, then its clocks checked."""
     now = timezone.now()
@@ -263,7 +265,9 @@ def _sla_check(obj: FaultTicket | Complaint, *, now: datetime) -> list[SlaBreach
     return sla_check_complaint(complaint=obj, now=now)
 
 
-def _edit(obj, fields: Mapping[str, object], editable: frozenset[str], check) -> FaultTicket | Complaint:
+def _edit(
+    obj: Step, fields: Mapping[str, object], editable: frozenset[str], check: Callable[[Step, datetime], None]
+) -> Step:
     """An admin's correction of a ticket or complaint: the same checks as opening it, then its clocks."""
     unknown = set(fields) - editable
     if unknown:
@@ -582,12 +586,14 @@ def sla_breach_notify(*, breach_id: int) -> bool:
     if not recipients:
         logger.warning("SLA breach %s: no police staff with an e-mail address to notify", breach.pk)
         return False
-    subject_of = breach.ticket or breach.complaint
+    subject_of: FaultTicket | Complaint | None = breach.ticket or breach.complaint
+    if subject_of is None:  # pragma: no cover - a breach belongs to a ticket or a complaint (constraint)
+        return False
     local_deadline = timezone.localtime(breach.deadline).strftime("%Y-%m-%d %H:%M")
     body = (
         f"{subject_of}的“{breach.clock_label}”时限已超时（截止 {local_deadline}）。\n"
         f"责任方：{breach.get_duty_display()}。\n"
-        f"{subject_of.description if breach.ticket else subject_of.subject}\n"
+        f"{subject_of.description if isinstance(subject_of, FaultTicket) else subject_of.subject}\n"
         "请在管理后台“考核 › 超时提醒”中查看。"
     )
     send_mail(f"[12123短信] {subject_of} {breach.clock_label}超时", body, settings.DEFAULT_FROM_EMAIL, recipients)

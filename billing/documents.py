@@ -12,7 +12,7 @@ from contracts.selectors import contract_terms
 from sms_contract.money import format_fen_grouped, format_rate, format_unit_price
 from sms_contract.spreadsheets import xlsx_append
 
-STATE_NOTE = {
+STATE_NOTE: dict[str, str] = {
     Statement.State.DRAFT: "草稿（未审核，仅供核对）",
 }
 

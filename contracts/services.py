@@ -2,8 +2,10 @@
 
 import json
 import logging
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -101,11 +103,11 @@ REMINDER_RECIPIENT_GROUPS = {
 }
 
 
-def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
+def _deadlines(contract: Contract, today: date) -> list[tuple[str, date, str]]:
     """(kind, deadline, what) of the contract's coming deadlines: the lifecycle's own (renewal decision,
     service end) and those the apps above answer through `contracts.signals.contract_deadlines` (billing: the
     carrier's bill due date, the bond refund)."""
-    out = []
+    out: list[tuple[str, date, str]] = []
     lc = contract_lifecycle(contract, today=today)
     if lc.current_term is not None:
         if lc.renews:
@@ -115,7 +117,7 @@ def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
         end = lc.service_end or lc.current_term.end
         out.append(("service_end", end, "服务期届满（不再续展）" if lc.service_end else "当前服务期届满（将自动续展）"))
     for _receiver, answer in contract_deadlines.send(sender=Contract, contract=contract, today=today):
-        out.extend(answer or ())
+        out.extend(cast(list[tuple[str, date, str]], answer or []))
     return out
 
 

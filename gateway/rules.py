@@ -293,6 +293,7 @@ def prepare_message(
     number = normalize_mobile(mobile)
     check_scope(number, prefixes=data.scope_prefixes, ported=data.ported.get(number))
     check_not_opted_out(number, opted_out=data.opted_out)
+    text: object
     if template_code:
         text = render_template(data.templates.get(template_code), params, code=template_code)
     else:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 
 from django.contrib import admin
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 
 from sms_contract.money import format_fen_grouped
@@ -16,7 +17,7 @@ from sms_contract.money import format_fen_grouped
 EMPTY = "—"
 
 
-def yuan_label(label: str) -> str:
+def yuan_label(label: str | Promise) -> str:
     label = str(label)
     if "（分）" in label:
         return label.replace("（分）", "（元）")
@@ -25,7 +26,7 @@ def yuan_label(label: str) -> str:
     return f"{label}（元）"
 
 
-def fen_field(name: str, label: str) -> Callable:
+def fen_field(name: str, label: str | Promise) -> Callable:
     """An admin column or read-only entry showing the fen field `name` in yuan with separators."""
 
     @admin.display(description=yuan_label(label), ordering=name)
@@ -38,7 +39,7 @@ def fen_field(name: str, label: str) -> Callable:
 
 
 def json_table(
-    name: str, label: str, *, headers: tuple[str, str] = ("项目", "值"), key_label: Callable | None = None
+    name: str, label: str | Promise, *, headers: tuple[str, str] = ("项目", "值"), key_label: Callable | None = None
 ) -> Callable:
     """A read-only entry showing the JSON field `name` as a two-column table (lists: one value per row)."""
 
@@ -79,7 +80,7 @@ def small_table(data, *, headers: tuple[str, str] = ("项目", "值"), key_label
     )
 
 
-def flag(label: str, *, true_text: str, false_text: str, warn_when: bool = True, ordering: str | None = None):
+def flag(label: str | Promise, *, true_text: str, false_text: str, warn_when: bool = True, ordering: str | None = None):
     """A boolean column as words, the warning one in red (逾期 is not a green tick)."""
 
     def decorate(func):

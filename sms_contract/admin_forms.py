@@ -1,6 +1,8 @@
 """Admin forms whose writes go through a service: the service's own check runs in `clean()`, so a refused
 write comes back as form errors on the page (not a 500), and `save_model` then calls the service to write."""
 
+from typing import Any
+
 from django import forms
 
 from sms_contract.exceptions import ApplicationError
@@ -20,11 +22,11 @@ def add_application_error(form: forms.BaseForm, exc: ApplicationError) -> None:
 class ServiceModelForm(forms.ModelForm):
     """A model form that asks the service whether the write would be accepted (`service_check`)."""
 
-    def service_check(self, data: dict) -> None:  # pragma: no cover - every subclass names its check
+    def service_check(self, data: dict[str, Any]) -> None:  # pragma: no cover - every subclass names its check
         raise NotImplementedError
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if not self.errors:
             try:
                 self.service_check(data)

@@ -92,7 +92,7 @@ def _submitted(raw) -> tuple[str, str]:
 
 def _read_detail(
     rows, columns, errors: ErrorLog, start: date, end: date, writer: _RecordWriter
-) -> tuple[dict[date, int], int, dict[int, list[int]]]:
+) -> tuple[dict[date, int], int, set[int]]:
     """Validate and load detail rows: (units per day, rows loaded, the set of duplicated Msg_Ids, signed).
     The common text cells take a fast path; everything else (XLSX values, odd spellings) goes through the
     general parsers in billing.files. The ids are kept in an 8-byte array and checked for duplicates by
@@ -146,7 +146,8 @@ def _read_detail(
         if not errors:
             writer.add(number, signed, mobile, at_text, day, units, status)
     writer.flush()
-    previous, duplicated = None, set()
+    previous: int | None = None
+    duplicated: set[int] = set()
     for value in sorted(ids):
         if value == previous:
             duplicated.add(value)
