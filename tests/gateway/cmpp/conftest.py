@@ -33,16 +33,9 @@ async def make_session() -> AsyncIterator[MakeSession]:
 
     async def _make(sim: Simulator, connect: bool = True, on_deliver: Any = None, **overrides: Any) -> Session:
         options: dict[str, Any] = {
-            "port": sim.port,
-            "sp_id": SP_ID,
-            "secret": SECRET,
-            "response_timeout": 1.0,
-            "max_sends": 3,
-            "heartbeat_interval": 30.0,
-            "connect_timeout": 2.0,
-            "flow_control_backoff": FAST,
-            "reconnect_backoff": FAST,
-            "close_timeout": 1.0,
+            "port": sim.port, "sp_id": SP_ID, "secret": SECRET, "response_timeout": 1.0, "max_sends": 3,
+            "heartbeat_interval": 30.0, "connect_timeout": 2.0, "flow_control_backoff": FAST,
+            "reconnect_backoff": FAST, "close_timeout": 1.0,
         }
         options.update(overrides)
         deliver_queue = options.pop("deliver_queue", None)

@@ -65,22 +65,14 @@ async def test_login_and_submit(make_sim: MakeSim, make_session: MakeSession, ve
     assert unpack_msg_id(result.segments[0].msg_id).gateway == sim.config.node_id
 
 
-@pytest.mark.parametrize(
-    ("overrides", "sim_options", "status"),
-    [
-        ({"secret": "wrong"}, {}, 3),
-        ({"sp_id": "999999"}, {}, 2),
-        ({}, {"refuse_logins": 5}, 5),
-        ({"version": V30, "version_fallback": False}, {"version": V20}, 4),
-    ],
-)
-async def test_login_refused_with_status(
-    make_sim: MakeSim,
-    make_session: MakeSession,
-    overrides: dict[str, object],
-    sim_options: dict[str, object],
-    status: int,
-) -> None:
+@pytest.mark.parametrize(("overrides", "sim_options", "status"), [
+    ({"secret": "wrong"}, {}, 3),
+    ({"sp_id": "999999"}, {}, 2),
+    ({}, {"refuse_logins": 5}, 5),
+    ({"version": V30, "version_fallback": False}, {"version": V20}, 4),
+])
+async def test_login_refused_with_status(make_sim: MakeSim, make_session: MakeSession, overrides: dict[str, object],
+                                         sim_options: dict[str, object], status: int) -> None:
     sim = await make_sim(**sim_options)
     session = await make_session(sim, connect=False, **overrides)
     with pytest.raises(ConnectRefused) as info:
@@ -93,7 +85,6 @@ async def test_login_refused_with_status(
 async def _refusing_gateway(statuses: list[int], seen_versions: list[int]) -> asyncio.Server:
     """A fake ISMG that answers each CONNECT with CONNECT_RESP(status) and TERMINATE in ONE write(), then
     closes, as many gateways do; status 0 logs in and keeps the connection open."""
-
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         header = await reader.readexactly(12)
         length, command, seq = HEADER.unpack(header)
@@ -117,8 +108,7 @@ async def _refusing_gateway(statuses: list[int], seen_versions: list[int]) -> as
 
 @pytest.mark.parametrize("status", [2, 3, 5])
 async def test_refusal_followed_by_terminate_in_one_read_keeps_the_status(
-    make_sim: MakeSim, make_session: MakeSession, status: int
-) -> None:
+        make_sim: MakeSim, make_session: MakeSession, status: int) -> None:
     versions: list[int] = []
     server = await _refusing_gateway([status], versions)
     sim = await make_sim()
@@ -212,7 +202,8 @@ async def test_window_limits_outstanding_requests(make_sim: MakeSim, make_sessio
     assert sim.stats.max_outstanding == 3
 
 
-async def test_many_concurrent_submits_pipeline_into_the_window(make_sim: MakeSim, make_session: MakeSession) -> None:
+async def test_many_concurrent_submits_pipeline_into_the_window(make_sim: MakeSim,
+                                                                make_session: MakeSession) -> None:
     sim = await make_sim()
     # A slot may take longer than the 1 s response timeout to free on a loaded machine: this test is about
     # pipelining, so waiting for a slot must not time out here.
@@ -230,18 +221,11 @@ async def test_many_concurrent_submits_pipeline_into_the_window(make_sim: MakeSi
 
 
 async def test_no_window_slot_in_time_is_not_sent_and_unanswered_is_ambiguous(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+        make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim(hang_after=0)
     states: list[tuple[SessionState, BaseException | None]] = []
-    session = await make_session(
-        sim,
-        window=1,
-        response_timeout=0.5,
-        max_sends=2,
-        queue_timeout=0.15,
-        on_state=lambda s, e: states.append((s, e)),
-    )
+    session = await make_session(sim, window=1, response_timeout=0.5, max_sends=2, queue_timeout=0.15,
+                                 on_state=lambda s, e: states.append((s, e)))
     first, second = await asyncio.gather(session.submit(req()), session.submit(req()), return_exceptions=True)
     assert isinstance(second, SubmitNotSent) and not second.may_have_reached_carrier
     assert "window" in second.reason
@@ -267,7 +251,8 @@ async def test_flow_control_slows_down_and_retries(make_sim: MakeSim, make_sessi
     assert sim.stats.throttled > 0 and session.stats.flow_controlled == sim.stats.throttled
 
 
-async def test_flow_control_exhausted_is_not_sent_with_result_8(make_sim: MakeSim, make_session: MakeSession) -> None:
+async def test_flow_control_exhausted_is_not_sent_with_result_8(make_sim: MakeSim,
+                                                                 make_session: MakeSession) -> None:
     sim = await make_sim(throttle_rate=0.01)
     session = await make_session(sim, flow_control_retries=2)
     assert (await session.submit(req())).ok  # the bucket's one token
@@ -305,9 +290,8 @@ async def test_cancelled_submit_is_not_sent(make_sim: MakeSim, make_session: Mak
 
 
 # ------------------------------------------------------------------ heartbeat, dead peer, reconnect
-async def test_heartbeat_sent_when_idle_and_answered_when_received(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+async def test_heartbeat_sent_when_idle_and_answered_when_received(make_sim: MakeSim,
+                                                                   make_session: MakeSession) -> None:
     sim = await make_sim()
     session = await make_session(sim, heartbeat_interval=0.1, response_timeout=0.5)
     await eventually(lambda: sim.stats.active_tests >= 2 and session.stats.heartbeats_answered >= 2)
@@ -320,13 +304,8 @@ async def test_heartbeat_sent_when_idle_and_answered_when_received(
 async def test_unanswered_heartbeat_detects_a_dead_peer(make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim(hang_after=0)
     errors: list[BaseException | None] = []
-    await make_session(
-        sim,
-        heartbeat_interval=0.05,
-        response_timeout=0.1,
-        max_sends=2,
-        on_state=lambda s, e: errors.append(e) if s is SessionState.RECONNECTING else None,
-    )
+    await make_session(sim, heartbeat_interval=0.05, response_timeout=0.1, max_sends=2,
+                       on_state=lambda s, e: errors.append(e) if s is SessionState.RECONNECTING else None)
     await eventually(lambda: errors)
     assert isinstance(errors[0], PeerDead) and sim.stats.active_tests == 0  # hung: nothing was answered
 
@@ -402,15 +381,12 @@ async def test_failed_reports_and_group_send(make_sim: MakeSim, make_session: Ma
     reports = [await asyncio.wait_for(queue.get(), 2) for _ in range(2)]
     first = result.segments[0].msg_id
     assert sorted((r.msg_id, r.dest, r.stat) for r in reports) == [  # type: ignore[attr-defined]
-        (first, "13912345678", "UNDELIV"),
-        (first + 1, "13800138000", "UNDELIV"),
-    ]
+        (first, "13912345678", "UNDELIV"), (first + 1, "13800138000", "UNDELIV")]
 
 
 @BOTH
-async def test_uplink_td_and_long_uplink_out_of_order(
-    make_sim: MakeSim, make_session: MakeSession, version: int
-) -> None:
+async def test_uplink_td_and_long_uplink_out_of_order(make_sim: MakeSim, make_session: MakeSession,
+                                                      version: int) -> None:
     sim = await make_sim()
     events: list[DeliverMO] = []
 
@@ -449,7 +425,8 @@ async def test_missing_uplink_part_times_out(make_sim: MakeSim, make_session: Ma
     await eventually(lambda: sim.stats.deliver_acks == 2)
 
 
-async def test_unprocessed_report_is_redelivered_after_reconnect(make_sim: MakeSim, make_session: MakeSession) -> None:
+async def test_unprocessed_report_is_redelivered_after_reconnect(make_sim: MakeSim,
+                                                                 make_session: MakeSession) -> None:
     sim = await make_sim()
     seen: list[object] = []
 
@@ -468,8 +445,7 @@ async def test_unprocessed_report_is_redelivered_after_reconnect(make_sim: MakeS
 
 
 async def test_unanswered_report_of_a_closed_connection_goes_to_another_connection_of_the_account_at_once(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+        make_sim: MakeSim, make_session: MakeSession) -> None:
     """A sender killed with reports unanswered: the gateway hands them to the account's other live connection
     without waiting for a new login (the surviving sender must not wait for a reconnect to get them)."""
     sim = await make_sim()
@@ -490,9 +466,8 @@ async def test_unanswered_report_of_a_closed_connection_goes_to_another_connecti
     assert second_seen[0] == first_seen[0] and sim.stats.logins_ok == logins
 
 
-async def test_full_deliver_queue_leaves_the_deliver_unacknowledged(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+async def test_full_deliver_queue_leaves_the_deliver_unacknowledged(make_sim: MakeSim,
+                                                                     make_session: MakeSession) -> None:
     sim = await make_sim()
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1)
     session = await make_session(sim, deliver_queue=queue)
@@ -518,7 +493,8 @@ def test_config_validation() -> None:
         SessionConfig(version=0x40)
 
 
-async def test_garbage_from_the_gateway_never_crashes_the_session(make_sim: MakeSim, make_session: MakeSession) -> None:
+async def test_garbage_from_the_gateway_never_crashes_the_session(make_sim: MakeSim,
+                                                                  make_session: MakeSession) -> None:
     """A fake ISMG logs the client in, then sends random bytes (some behind plausible headers)."""
     rng = random.Random(99)
     logins = 0
@@ -546,9 +522,8 @@ async def test_garbage_from_the_gateway_never_crashes_the_session(make_sim: Make
     server = await asyncio.start_server(evil, "127.0.0.1", 0)
     sim = await make_sim()
     events: list[object] = []
-    session = await make_session(
-        sim, port=server.sockets[0].getsockname()[1], on_deliver=events.append, heartbeat_interval=0.05
-    )
+    session = await make_session(sim, port=server.sockets[0].getsockname()[1], on_deliver=events.append,
+                                 heartbeat_interval=0.05)
     await eventually(lambda: logins >= 15, timeout=10)
     server.close()
     await session.close()
@@ -565,8 +540,7 @@ async def test_explicit_connect_while_reconnecting(make_sim: MakeSim, make_sessi
 
 
 async def test_withdraw_queued_fails_waiting_segments_at_once_and_leaves_in_flight_ones(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+        make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim(answer_delay=0.5)
     session = await make_session(sim, window=1, response_timeout=5.0)
     first = asyncio.ensure_future(session.submit(req(dest="13900000001")))
@@ -580,8 +554,7 @@ async def test_withdraw_queued_fails_waiting_segments_at_once_and_leaves_in_flig
 
 
 async def test_a_fresh_head_does_not_shield_older_segments_from_the_queue_timeout(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+        make_sim: MakeSim, make_session: MakeSession) -> None:
     sim = await make_sim(answer_delay=3.0)
     session = await make_session(sim, window=1, response_timeout=5.0, queue_timeout=0.4, connect_timeout=5.0)
     first = asyncio.ensure_future(session.submit(req(dest="13900000001")))

@@ -26,11 +26,8 @@ FRAMES = [
     encode_frame(Submit(dest_terminal_ids=("13912345678",), msg_content="通知".encode("utf-16-be")), 1, V30),
     encode_frame(SubmitResp(0xB2B9DA8000010000, 0), 2, V20),
     encode_frame(ActiveTest(), 3, V20),
-    encode_frame(
-        Deliver(msg_content=StatusReport(1, "DELIVRD", "", "", "13800138000", 9).encode(V30), registered_delivery=1),
-        4,
-        V30,
-    ),
+    encode_frame(Deliver(msg_content=StatusReport(1, "DELIVRD", "", "", "13800138000", 9).encode(V30),
+                         registered_delivery=1), 4, V30),
 ]
 
 
@@ -51,8 +48,7 @@ def test_any_chunking_yields_the_same_frames(order: list[bytes], cuts: list[int]
     for piece in split_points(stream, cuts):
         got.extend(reader.feed(piece))
     assert [(c, s, len(b) + 12) for c, s, b in got] == [
-        (struct.unpack(">I", f[4:8])[0], struct.unpack(">I", f[8:12])[0], len(f)) for f in order
-    ]
+        (struct.unpack(">I", f[4:8])[0], struct.unpack(">I", f[8:12])[0], len(f)) for f in order]
     assert reader.buffered == 0
 
 

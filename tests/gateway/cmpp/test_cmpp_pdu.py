@@ -52,64 +52,30 @@ def submits(version: int) -> st.SearchStrategy[Submit]:
     term = 32 if v3 else 21
     only3 = u8 if v3 else st.just(0)
     return st.builds(
-        Submit,
-        msg_id=u64,
-        pk_total=u8,
-        pk_number=u8,
-        registered_delivery=u8,
-        msg_level=u8,
-        service_id=octets(10),
-        fee_user_type=u8,
-        fee_terminal_id=octets(term),
-        fee_terminal_type=only3,
-        tp_pid=u8,
-        tp_udhi=u8,
-        msg_fmt=u8,
-        msg_src=octets(6),
-        fee_type=octets(2),
-        fee_code=octets(6),
-        valid_time=octets(17),
-        at_time=octets(17),
-        src_id=octets(21),
-        dest_terminal_ids=st.lists(octets(term), min_size=1, max_size=99).map(tuple),
-        dest_terminal_type=only3,
-        msg_content=st.binary(max_size=255),
-        link_id=octets(20 if v3 else 8),
-    )
+        Submit, msg_id=u64, pk_total=u8, pk_number=u8, registered_delivery=u8, msg_level=u8,
+        service_id=octets(10), fee_user_type=u8, fee_terminal_id=octets(term), fee_terminal_type=only3,
+        tp_pid=u8, tp_udhi=u8, msg_fmt=u8, msg_src=octets(6), fee_type=octets(2), fee_code=octets(6),
+        valid_time=octets(17), at_time=octets(17), src_id=octets(21),
+        dest_terminal_ids=st.lists(octets(term), min_size=1, max_size=99).map(tuple), dest_terminal_type=only3,
+        msg_content=st.binary(max_size=255), link_id=octets(20 if v3 else 8))
 
 
 def delivers(version: int) -> st.SearchStrategy[Deliver]:
     v3 = is_v3(version)
     return st.builds(
-        Deliver,
-        msg_id=u64,
-        dest_id=octets(21),
-        service_id=octets(10),
-        tp_pid=u8,
-        tp_udhi=u8,
-        msg_fmt=u8,
-        src_terminal_id=octets(32 if v3 else 21),
-        src_terminal_type=u8 if v3 else st.just(0),
-        registered_delivery=u8,
-        msg_content=st.binary(max_size=255),
-        link_id=octets(20 if v3 else 8),
-    )
+        Deliver, msg_id=u64, dest_id=octets(21), service_id=octets(10), tp_pid=u8, tp_udhi=u8, msg_fmt=u8,
+        src_terminal_id=octets(32 if v3 else 21), src_terminal_type=u8 if v3 else st.just(0),
+        registered_delivery=u8, msg_content=st.binary(max_size=255), link_id=octets(20 if v3 else 8))
 
 
 def pdus(version: int) -> dict[type[Pdu], st.SearchStrategy[Pdu]]:
     v3 = is_v3(version)
     status = u32 if v3 else u8
     return {
-        Connect: st.builds(
-            Connect,
-            source_addr=octets(6),
-            authenticator_source=st.binary(min_size=16, max_size=16),
-            version=u8,
-            timestamp=u32,
-        ),
-        ConnectResp: st.builds(
-            ConnectResp, status=status, authenticator_ismg=st.binary(min_size=16, max_size=16), version=u8
-        ),
+        Connect: st.builds(Connect, source_addr=octets(6), authenticator_source=st.binary(min_size=16, max_size=16),
+                           version=u8, timestamp=u32),
+        ConnectResp: st.builds(ConnectResp, status=status, authenticator_ismg=st.binary(min_size=16, max_size=16),
+                               version=u8),
         Terminate: st.just(Terminate()),
         TerminateResp: st.just(TerminateResp()),
         ActiveTest: st.just(ActiveTest()),
@@ -139,9 +105,8 @@ def test_every_pdu_round_trips(version: int, cls: type[Pdu], data: st.DataObject
 @pytest.mark.parametrize("version", VERSIONS)
 @given(data=st.data())
 def test_status_report_round_trips(version: int, data: st.DataObject) -> None:
-    report = data.draw(
-        st.builds(StatusReport, u64, octets(7), octets(10), octets(10), octets(32 if is_v3(version) else 21), u32)
-    )
+    report = data.draw(st.builds(StatusReport, u64, octets(7), octets(10), octets(10),
+                                 octets(32 if is_v3(version) else 21), u32))
     content = report.encode(version)
     assert len(content) == (71 if is_v3(version) else 60)
     assert StatusReport.decode(content) == report

@@ -28,16 +28,8 @@ def test_msg_id_unpack_pack_round_trip(msg_id: int) -> None:
     assert pack_msg_id(p.month, p.day, p.hour, p.minute, p.second, p.gateway, p.sequence) == msg_id
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        (16, 1, 1, 1, 1, 1, 1),
-        (1, 32, 1, 1, 1, 1, 1),
-        (1, 1, 1, 1, 1, 1 << 22, 1),
-        (1, 1, 1, 1, 1, 1, 1 << 16),
-        (1, 1, 1, 1, -1, 1, 1),
-    ],
-)
+@pytest.mark.parametrize("bad", [(16, 1, 1, 1, 1, 1, 1), (1, 32, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1 << 22, 1),
+                                 (1, 1, 1, 1, 1, 1, 1 << 16), (1, 1, 1, 1, -1, 1, 1)])
 def test_msg_id_parts_must_fit(bad: tuple[int, ...]) -> None:
     with pytest.raises(ValueError):
         pack_msg_id(*bad)

@@ -77,9 +77,8 @@ def test_udh_16_bit_and_other_elements() -> None:
     assert concat == (0x0A, 3, 2) and payload == b"zz"
 
 
-@pytest.mark.parametrize(
-    "content", [b"", bytes.fromhex("0a0003"), bytes.fromhex("050003010300"), bytes.fromhex("05000301020361")]
-)
+@pytest.mark.parametrize("content", [b"", bytes.fromhex("0a0003"), bytes.fromhex("050003010300"),
+                                     bytes.fromhex("05000301020361")])
 def test_broken_udh_yields_no_concat(content: bytes) -> None:
     concat, _ = parse_udh(content)
     assert concat is None
@@ -119,9 +118,8 @@ def test_text_round_trip(fmt: int, text: str) -> None:
     assert decode_text(encode_text(text, fmt), fmt) == text
 
 
-@pytest.mark.parametrize(
-    ("content", "fmt"), [(b"\x00", FMT_UCS2), (b"\xff", FMT_ASCII), (b"\x81", FMT_GBK), (b"\x01", FMT_BINARY)]
-)
+@pytest.mark.parametrize(("content", "fmt"), [(b"\x00", FMT_UCS2), (b"\xff", FMT_ASCII), (b"\x81", FMT_GBK),
+                                              (b"\x01", FMT_BINARY)])
 def test_bad_encodings_raise_typed_errors_unless_lenient(content: bytes, fmt: int) -> None:
     with pytest.raises(TextDecodeError):
         decode_text(content, fmt)

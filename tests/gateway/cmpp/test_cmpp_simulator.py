@@ -25,9 +25,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 async def raw_login(port: int, version: int = V30) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        encode_frame(Connect(SP_ID, authenticator_source(SP_ID, SECRET, 1021080510), version, 1021080510), 1, version)
-    )
+    writer.write(encode_frame(Connect(SP_ID, authenticator_source(SP_ID, SECRET, 1021080510), version, 1021080510),
+                              1, version))
     header = await reader.readexactly(12)
     body = await reader.readexactly(struct.unpack(">I", header[:4])[0] - 12)
     resp = decode_body(Command.CONNECT_RESP, body, version)
@@ -35,9 +34,8 @@ async def raw_login(port: int, version: int = V30) -> tuple[asyncio.StreamReader
     return reader, writer
 
 
-async def test_random_bytes_over_sockets_never_take_the_simulator_down(
-    make_sim: MakeSim, make_session: MakeSession
-) -> None:
+async def test_random_bytes_over_sockets_never_take_the_simulator_down(make_sim: MakeSim,
+                                                                        make_session: MakeSession) -> None:
     sim = await make_sim()
     rng = random.Random(1234)
     for i in range(40):
@@ -85,9 +83,8 @@ async def test_requests_before_login_close_the_connection(make_sim: MakeSim) -> 
     assert sim.stats.malformed == 1
 
 
-async def test_log_file_has_a_line_per_accepted_segment(
-    make_sim: MakeSim, make_session: MakeSession, tmp_path: Path
-) -> None:
+async def test_log_file_has_a_line_per_accepted_segment(make_sim: MakeSim, make_session: MakeSession,
+                                                        tmp_path: Path) -> None:
     log_path = tmp_path / "submits.jsonl"
     sim = await make_sim(log_path=str(log_path), throttle_rate=None)
     session = await make_session(sim)
@@ -117,32 +114,11 @@ def test_command_line_simulator(tmp_path: Path) -> None:
     log_path, mo_path = tmp_path / "submits.jsonl", tmp_path / "mo.txt"
     mo_path.write_text("")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cmpp.simulator",
-            "--port",
-            "0",
-            "--sp-id",
-            SP_ID,
-            "--secret",
-            SECRET,
-            "--version",
-            "2.0",
-            "--log",
-            str(log_path),
-            "--mo-file",
-            str(mo_path),
-            "--report-delay",
-            "0.01",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+        [sys.executable, "-m", "gateway.cmpp.simulator", "--port", "0", "--sp-id", SP_ID, "--secret", SECRET,
+         "--version", "2.0", "--log", str(log_path), "--mo-file", str(mo_path), "--report-delay", "0.01",
+         "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -171,7 +147,5 @@ async def _drive_cli_simulator(port: int, mo_path: Path) -> None:
         await asyncio.sleep(0.05)
     await session.close()
     mos = [e for e in events if isinstance(e, DeliverMO)]
-    assert [(m.src, m.text, m.dest_id) for m in mos] == [
-        ("13912345678", "TD", "10690001"),
-        ("13800138000", "退订", "1069000199"),
-    ]
+    assert [(m.src, m.text, m.dest_id) for m in mos] == [("13912345678", "TD", "10690001"),
+                                                          ("13800138000", "退订", "1069000199")]
