@@ -5,7 +5,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
 from contracts.selectors import contract_lifecycle
-from contracts.services import deadline_reminder_deliver
+from contracts.services import deadline_reminder_deliver, formal_notice_create, formal_notice_update
 from sms_contract.money import format_fen_grouped
 
 
@@ -219,9 +219,14 @@ class FormalNoticeAdmin(SimpleHistoryAdmin):
         return timezone.localtime(delivered).strftime("%Y-%m-%d %H:%M")
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        """Through the services (the form already ran the same model checks, shown as form errors)."""
+        data = form.cleaned_data
+        if change:
+            formal_notice_update(notice=obj, **{name: data[name] for name in form.changed_data if name in data})
+        else:
+            fields = {name: value for name, value in data.items() if name != "contract"}
+            obj.pk = formal_notice_create(contract=data["contract"], created_by=request.user, **fields).pk
+        obj.refresh_from_db()
 
 
 @admin.register(DeadlineReminder)

@@ -83,14 +83,29 @@ def contract_load_seed() -> Contract:
 def formal_notice_create(*, contract: Contract, created_by=None, **fields) -> FormalNotice:
     """Record a formal notice (13.8). A notice of kinds (1)–(4) sent by fax or e-mail is refused (13.8.1)."""
     notice = FormalNotice(contract=contract, created_by=created_by, **fields)
+    _notice_check(notice)
+    notice.save()
+    return notice
+
+
+@transaction.atomic
+def formal_notice_update(*, notice: FormalNotice, **fields: object) -> FormalNotice:
+    """Correct a recorded notice (the admin: e.g. the date it was signed for), checked as when recording it."""
+    notice = FormalNotice.objects.select_for_update().get(pk=notice.pk)
+    for name, value in fields.items():
+        setattr(notice, name, value)
+    _notice_check(notice)
+    notice.save()
+    return notice
+
+
+def _notice_check(notice: FormalNotice) -> None:
     try:
         notice.full_clean()
     except ValidationError as exc:
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
         errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
         raise ApplicationError("notice_invalid", detail, extra={"errors": errors}) from exc
-    notice.save()
-    return notice
 
 
 # --- Deadline reminders (renewal decision, bill due date, bond refund, service end) ---------------
