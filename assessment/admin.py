@@ -1,11 +1,14 @@
 """Admin (Chinese, declarative): monthly assessments, fault tickets, complaints and SLA breach notices.
 
 Writes go through the services: the assessment form is checked by `assessment_prepare` and saved by
-`assessment_record`; a locked assessment is view-only; ticket and complaint saves run the SLA check.
+`assessment_record`; a locked assessment is view-only; tickets and complaints are saved by their services
+(checked first in the form, so a refusal is a form error), which also run the SLA check.
 Unread breach notices show as a warning on the ticket and complaint lists (and under 超时提醒).
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -31,7 +33,8 @@ from sms_contract.money import format_rate
 
 CLOCK_COLOURS = {ClockState.RUNNING: "#1f5fa8", ClockState.MET: "#1b7f3b", ClockState.BREACHED: "#b00020"}
 
-StrOrLazy = str | Promise  # a label, maybe translated lazily
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a label, maybe translated lazily
 
 
 def clock_badges(views: list[selectors.ClockView]):
@@ -286,7 +289,7 @@ class AssessmentAdmin(SimpleHistoryAdmin):
 
 
 def null_filter(
-    title, parameter: str, field: str, *, when_null: StrOrLazy, when_set: StrOrLazy
+    title, parameter: str, field: str, *, when_null: StrOrPromise, when_set: StrOrPromise
 ) -> type[admin.SimpleListFilter]:
     """A list filter on whether a moment field is still empty (e.g. not recovered, not acknowledged)."""
 

@@ -132,7 +132,8 @@ class ContractAdmin(SimpleHistoryAdmin):
             return None
         cache = getattr(obj, "_lifecycle_cache", None)
         if cache is None:
-            cache = obj._lifecycle_cache = contract_lifecycle(obj, today=timezone.localdate())
+            cache = contract_lifecycle(obj, today=timezone.localdate())
+            setattr(obj, "_lifecycle_cache", cache)  # noqa: B010 - one computation per row and page
         return cache
 
     @admin.display(description=_("当前服务期（12.1）"))
