@@ -1,9 +1,10 @@
 """CMPP 2.0 / 3.0 for the SP side, in plain asyncio (no Django). See docs/cmpp.md.
 
 The names below are the package's public API; submodules (pdu, codec, auth, msgid, text, segmentation,
-failover, ratelimit, simulator) hold the building blocks.
+ratelimit, simulator) hold the building blocks.
 """
 
+from gateway.carrier.backoff import Backoff
 from gateway.cmpp.client import (
     DeliverEvent,
     DeliverMO,
@@ -37,7 +38,6 @@ from gateway.cmpp.errors import (
     TextEncodeError,
     UnknownCommand,
 )
-from gateway.cmpp.failover import Backoff
 from gateway.cmpp.pdu import V20, V21, V30
 from gateway.cmpp.segmentation import split_message, split_text
 

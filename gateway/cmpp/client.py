@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
+from gateway.carrier.backoff import RECONNECT_BACKOFF, Backoff
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, verify_authenticator_ismg
 from gateway.cmpp.codec import MAX_FRAME_LENGTH, FrameReader
 from gateway.cmpp.errors import (
@@ -43,7 +44,6 @@ from gateway.cmpp.errors import (
     SubmitAmbiguous,
     SubmitNotSent,
 )
-from gateway.cmpp.failover import Backoff
 from gateway.cmpp.pdu import (
     HEADER,
     HEADER_SIZE,
@@ -125,7 +125,7 @@ class SessionConfig:
     flow_control_retries: int = 5
     flow_control_backoff: Backoff = Backoff(base=1.0, factor=2.0, cap=10.0, jitter=0.1)
     reconnect: bool = True
-    reconnect_backoff: Backoff = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
+    reconnect_backoff: Backoff = RECONNECT_BACKOFF
     max_reconnect_attempts: int | None = None
     version_fallback: bool = True
     verify_ismg: bool = False

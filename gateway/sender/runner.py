@@ -37,7 +37,6 @@ from django.utils import timezone
 
 from gateway import metrics
 from gateway.cmpp import (
-    Backoff,
     CmppError,
     DeliverMO,
     DeliverReport,
@@ -54,8 +53,6 @@ from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
-
-LOGIN_BACKOFF = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
 
 
 @dataclass(frozen=True)
@@ -343,7 +340,7 @@ class Sender:
                     await session.close()
                 # Jittered and capped: a node that comes back is used within seconds, and several senders
                 # do not knock in step. A refused login keeps its Status in the reason (wrong password != outage).
-                delay = LOGIN_BACKOFF.delay(attempt, random.random())
+                delay = node.spec.config.reconnect_backoff.delay(attempt, random.random())
                 attempt += 1
                 log.warning("node %s: %s; retrying in %.1f s", node.spec.name, exc, delay)
                 with contextlib.suppress(TimeoutError):

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_importing_gateway_cmpp_does_not_import_django() -> None:
     code = (
-        "import sys, gateway.cmpp, gateway.cmpp.simulator, gateway.cmpp.failover\n"
+        "import sys, gateway.cmpp, gateway.cmpp.simulator, gateway.carrier.backoff\n"
         "assert 'django' not in sys.modules, sorted(m for m in sys.modules if m.startswith('django'))\n"
         "print('ok')\n"
     )

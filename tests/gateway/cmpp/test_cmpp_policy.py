@@ -1,4 +1,4 @@
-"""Pure parts: Msg_Id layout and generator, timestamps, SMPP times, back-off, node health, token bucket."""
+"""Pure parts: Msg_Id layout and generator, timestamps, SMPP times, the back-off, token bucket."""
 
 import time
 from datetime import datetime, timedelta, timezone
@@ -7,16 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.carrier.backoff import Backoff
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, timestamp_text
-from gateway.cmpp.failover import (
-    Backoff,
-    FailoverPolicy,
-    NodeHealth,
-    NodeState,
-    choose_node,
-    record_failure,
-    record_success,
-)
 from gateway.cmpp.msgid import MsgIdGenerator, pack_msg_id, unpack_msg_id
 from gateway.cmpp.ratelimit import TokenBucket
 from gateway.cmpp.text import smpp_time
@@ -71,28 +63,6 @@ def test_backoff_grows_caps_and_jitters() -> None:
     assert b.delay(10_000) == 4.0
     with pytest.raises(ValueError):
         b.delay(-1)
-
-
-def test_node_goes_down_after_repeated_failures_and_comes_back() -> None:
-    policy = FailoverPolicy(failures_to_down=2, backoff=Backoff(base=10, jitter=0))
-    a = NodeState("a")
-    a = record_failure(a, now=0, policy=policy)
-    assert a.health is NodeHealth.DEGRADED and a.available(0)
-    a = record_failure(a, now=1, policy=policy)
-    assert a.health is NodeHealth.DOWN and a.retry_at == 11 and not a.available(5)
-    a2 = record_failure(a, now=11, policy=policy)
-    assert a2.retry_at == 11 + 20  # the delay grows while it keeps failing
-    assert record_success(a2) == NodeState("a")
-
-
-def test_choose_node_prefers_healthy_then_degraded_then_ready_down() -> None:
-    down = NodeState("a", NodeHealth.DOWN, 3, retry_at=10)
-    degraded = NodeState("b", NodeHealth.DEGRADED, 1)
-    healthy = NodeState("c")
-    assert choose_node([down, degraded, healthy], now=0) is healthy
-    assert choose_node([down, degraded], now=0) is degraded
-    assert choose_node([down], now=5) is None
-    assert choose_node([down, NodeState("d", NodeHealth.DOWN, 3, retry_at=8)], now=12).name == "d"  # type: ignore[union-attr]
 
 
 def test_token_bucket() -> None:
