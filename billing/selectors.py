@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from billing import rules
-from billing.files import msg_id_from_signed
 from billing.models import CalendarDay, CalendarYear, CarrierBill, ImportedDailyUnits, Statement
 from contracts.models import Contract
+from gateway.cmpp.msgid import msg_id_from_signed
 from sms_contract.exceptions import ApplicationError
 
 

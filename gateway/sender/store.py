@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import (
     DailyCount,
     Message,
@@ -27,7 +28,6 @@ from gateway.models import (
     UnmatchedReport,
     UplinkMessage,
 )
-from gateway.msgid_store import to_db
 from gateway.sender import rules
 from gateway.services.optouts import optout_set
 from sms_contract.masking import mask_mobile
@@ -230,7 +230,7 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
                 known = set(
                     MessageSegment.objects.filter(message_id=message_id).values_list("carrier_msg_id", flat=True)
                 )
-                unknown = [a for a in answers if a.result == 0 and to_db(a.msg_id) not in known]
+                unknown = [a for a in answers if a.result == 0 and msg_id_to_signed(a.msg_id) not in known]
                 if unknown:  # a copy the database never heard of: keep it, so its reports match, and flag
                     earlier.extend(_segment(message_id, ack.node_id, a, ack.at) for a in unknown)
                     flag.append(message_id)
@@ -412,7 +412,7 @@ def _segment(message_id: int, node_id: int | None, answer: SegmentAnswer, at: da
     return MessageSegment(
         message_id=message_id,
         pk_number=answer.pk_number,
-        carrier_msg_id=to_db(answer.msg_id),
+        carrier_msg_id=msg_id_to_signed(answer.msg_id),
         node_id=node_id,
         result=answer.result,
         submitted_at=at,
@@ -432,7 +432,7 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         return []
     by_id: dict[int, list[ReportIn]] = defaultdict(list)
     for report in reports:
-        by_id[to_db(report.msg_id)].append(report)
+        by_id[msg_id_to_signed(report.msg_id)].append(report)
     unmatched: list[ReportIn] = []
     counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lines: list[str] = []
@@ -572,7 +572,7 @@ def reports_match_copies(*, reports: Sequence[ReportIn], now: datetime, days: in
                 MessageSegment(
                     message_id=match[0],
                     pk_number=0,
-                    carrier_msg_id=to_db(report.msg_id),
+                    carrier_msg_id=msg_id_to_signed(report.msg_id),
                     node_id=node_id,
                     result=0,
                     submitted_at=match[1],
@@ -589,7 +589,7 @@ def reports_match_copies(*, reports: Sequence[ReportIn], now: datetime, days: in
 def unmatched_reports_keep(*, reports: Iterable[ReportIn], now: datetime) -> int:
     rows = [
         UnmatchedReport(
-            carrier_msg_id=to_db(r.msg_id),
+            carrier_msg_id=msg_id_to_signed(r.msg_id),
             stat=r.stat[:16],
             mobile=r.mobile[:21],
             node_id=r.node_id,

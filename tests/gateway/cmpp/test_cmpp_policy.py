@@ -1,4 +1,4 @@
-"""Pure parts: Msg_Id layout and generator, timestamps, SMPP times, the back-off, token bucket."""
+"""Pure parts: Msg_Id layout, generator and signed storage, timestamps, SMPP times, the back-off, token bucket."""
 
 import time
 from datetime import datetime, timedelta, timezone
@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from gateway.carrier.backoff import Backoff
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, timestamp_text
-from gateway.cmpp.msgid import MsgIdGenerator, pack_msg_id, unpack_msg_id
+from gateway.cmpp.msgid import (
+    MSG_ID_LIMIT,
+    MsgIdGenerator,
+    msg_id_from_signed,
+    msg_id_to_signed,
+    pack_msg_id,
+    unpack_msg_id,
+)
 from gateway.cmpp.ratelimit import TokenBucket
 from gateway.cmpp.text import smpp_time
 
@@ -18,6 +25,31 @@ from gateway.cmpp.text import smpp_time
 def test_msg_id_unpack_pack_round_trip(msg_id: int) -> None:
     p = unpack_msg_id(msg_id)
     assert pack_msg_id(p.month, p.day, p.hour, p.minute, p.second, p.gateway, p.sequence) == msg_id
+
+
+@given(st.integers(0, MSG_ID_LIMIT - 1))
+def test_msg_id_round_trips_through_a_signed_64_bit_integer(msg_id: int) -> None:
+    stored = msg_id_to_signed(msg_id)
+    assert -(2**63) <= stored < 2**63
+    assert (stored < 0) == (msg_id >= 2**63)  # the same bits: the top bit is the sign
+    assert msg_id_from_signed(stored) == msg_id
+
+
+@given(st.integers(-(2**63), 2**63 - 1))
+def test_a_stored_signed_value_maps_back_to_itself(stored: int) -> None:
+    assert msg_id_to_signed(msg_id_from_signed(stored)) == stored
+
+
+@pytest.mark.parametrize("bad", [MSG_ID_LIMIT, -1])
+def test_msg_id_outside_64_bits_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
+        msg_id_to_signed(bad)
+
+
+@pytest.mark.parametrize("bad", [2**63, -(2**63) - 1])
+def test_stored_value_outside_signed_64_bits_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match="signed 64-bit"):
+        msg_id_from_signed(bad)
 
 
 @pytest.mark.parametrize("bad", [(16, 1, 1, 1, 1, 1, 1), (1, 32, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1 << 22, 1),

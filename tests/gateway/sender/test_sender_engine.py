@@ -9,9 +9,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.models import Count
 
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.cmpp.simulator import Simulator, SimulatorConfig
 from gateway.models import DailyCount, Message, MessageSegment, OptOut, UnmatchedReport, UplinkMessage
-from gateway.msgid_store import from_db
 from gateway.sender.adapters import node_specs
 from gateway.sender.runner import Sender, SenderSettings
 
@@ -89,7 +89,9 @@ def test_short_and_long_messages_are_delivered(make_node, make_messages, tmp_pat
     assert all(line["registered_delivery"] == 1 for line in lines)
     assert {tuple(line["dest"]) for line in lines} == {(m.mobile,) for m in short + long}
     logged_ids = {line["msg_id"] for line in lines}
-    assert {from_db(v) for v in MessageSegment.objects.values_list("carrier_msg_id", flat=True)} == logged_ids
+    assert {
+        msg_id_from_signed(v) for v in MessageSegment.objects.values_list("carrier_msg_id", flat=True)
+    } == logged_ids
     count = DailyCount.objects.get(node=node)
     assert (count.accepted_messages, count.delivered_messages) == (5, 5)
     assert count.delivered_units == sum(m.units for m in short + long)

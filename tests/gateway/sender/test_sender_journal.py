@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import DailyCount, Message, MessageSegment
-from gateway.msgid_store import to_db
 from gateway.sender import journal
 from gateway.sender.store import (
     ReportIn,
@@ -75,7 +75,9 @@ def test_replay_records_acknowledged_flags_begun_and_releases_untouched(db, make
     now = timezone.now()
     claimed = message_claim_batch(owner="host:1:dead", limit=10, lease_seconds=12, now=now)
     assert len(claimed) == 4
-    MessageSegment.objects.create(message=recorded, pk_number=1, carrier_msg_id=to_db(555), node=node, submitted_at=now)
+    MessageSegment.objects.create(
+        message=recorded, pk_number=1, carrier_msg_id=msg_id_to_signed(555), node=node, submitted_at=now
+    )
     Message.objects.filter(id=recorded.id).update(status="submitted", lease_owner="", lease_until=None)
     j = _dead(tmp_path)
     j.claimed([m.id for m in claimed])
@@ -94,7 +96,7 @@ def test_replay_records_acknowledged_flags_begun_and_releases_untouched(db, make
         node.id,
         False,
     )
-    assert list(rows[acked.id].segment_rows.values_list("carrier_msg_id", flat=True)) == [to_db(2**64 - 1)]
+    assert list(rows[acked.id].segment_rows.values_list("carrier_msg_id", flat=True)) == [msg_id_to_signed(2**64 - 1)]
     assert (rows[begun.id].status, rows[begun.id].lease_owner, rows[begun.id].possible_duplicate) == (
         "queued",
         "",
@@ -123,7 +125,7 @@ def test_acknowledged_copy_of_a_message_taken_over_is_kept_and_flagged(db, make_
     assert journal_replay(state=journal.read(j.path), now=later)["elsewhere"] == 1
     row = Message.objects.get()
     assert (row.status, row.lease_owner, row.possible_duplicate) == ("queued", "s2", True)
-    assert list(row.segment_rows.values_list("carrier_msg_id", flat=True)) == [to_db(4242)]
+    assert list(row.segment_rows.values_list("carrier_msg_id", flat=True)) == [msg_id_to_signed(4242)]
 
 
 def test_leases_are_renewed_only_for_the_owner(db, make_messages):

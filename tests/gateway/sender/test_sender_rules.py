@@ -1,10 +1,9 @@
-"""Pure parts of the sender: Msg_Id storage, message outcome, opt-out words, the node health policy."""
+"""Pure parts of the sender: message outcome, opt-out words, the node health policy."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
-from gateway.msgid_store import from_db, to_db
 from gateway.sender import rules
 from gateway.sender.policy import (
     NodeHealth,
@@ -19,20 +18,6 @@ from gateway.sender.policy import (
     traffic_share,
     wants_probe,
 )
-
-
-@pytest.mark.parametrize("value", [0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0x8123456789ABCDEF])
-def test_msgid_round_trips_through_signed_bigint(value):
-    stored = to_db(value)
-    assert -(2**63) <= stored < 2**63
-    assert from_db(stored) == value
-
-
-def test_msgid_outside_64_bits_is_refused():
-    with pytest.raises(ValueError, match="unsigned 64-bit"):
-        to_db(2**64)
-    with pytest.raises(ValueError, match="unsigned 64-bit"):
-        to_db(-1)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import DailyCount, Message, MessageSegment, OptOut, UnmatchedReport, UplinkMessage
-from gateway.msgid_store import to_db
 from gateway.sender import rules
 from gateway.sender.store import (
     Outcome,
@@ -78,7 +78,7 @@ def test_accepted_answers_write_segments_status_and_daily_counts(db, make_messag
     assert (msg.status, msg.node_id, msg.lease_owner, msg.lease_until) == ("submitted", node.id, "", None)
     segs = list(MessageSegment.objects.filter(message=msg).order_by("pk_number"))
     assert [s.pk_number for s in segs] == [1, 2, 3]
-    assert segs[0].carrier_msg_id == to_db(BIG_ID) < 0
+    assert segs[0].carrier_msg_id == msg_id_to_signed(BIG_ID) < 0
     count = DailyCount.objects.get(contract=contract, day=rules.counting_day(now), node=node)
     assert (count.accepted_messages, count.accepted_units) == (1, claimed.units)
     results_record(outcomes=[], owner="s1", now=now)  # nothing to do is fine
@@ -170,7 +170,7 @@ def test_unmatched_reports_are_returned_and_can_be_kept(db, make_node):
     assert reports_record(reports=[report], now=timezone.now()) == [report]
     unmatched_reports_keep(reports=[report], now=timezone.now())
     kept = UnmatchedReport.objects.get()
-    assert (kept.carrier_msg_id, kept.stat, kept.node_id) == (to_db(BIG_ID), "DELIVRD", node.id)
+    assert (kept.carrier_msg_id, kept.stat, kept.node_id) == (msg_id_to_signed(BIG_ID), "DELIVRD", node.id)
 
 
 @pytest.mark.parametrize("text", ["TD", " td ", "退订", "T"])
