@@ -1,14 +1,14 @@
 """CMPP 2.0 / 3.0 PDUs: frozen dataclasses, and encoding/decoding of their bodies for either version.
 
-Layouts follow SPEC.md sections 3-9. Text fields are ``Octet String`` on the wire: NUL-padded on the right,
-cut at the first NUL on read, and mapped to ``str`` through Latin-1 (lossless, so any byte a real gateway
-sends survives a decode/encode round trip; the values are ASCII in practice).
+Layouts follow docs/cmpp-protocol.md sections 3-9. Text fields are ``Octet String`` on the wire: NUL-padded
+on the right, cut at the first NUL on read, and mapped to ``str`` through Latin-1 (lossless, so any byte a real
+gateway sends survives a decode/encode round trip; the values are ASCII in practice).
 
 * :func:`encode_frame` turns a PDU plus a Sequence_Id into a complete packet (header included).
 * :func:`decode_body` turns a Command_Id and a body into a PDU; :func:`decode_frame` does a whole packet.
 
-Decoding is lenient where SPEC.md section 11 lists real-world deviations (CONNECT_RESP, SUBMIT_RESP,
-DELIVER_RESP and CANCEL_RESP bodies are recognised by their length in either version, ACTIVE_TEST_RESP may
+Decoding is lenient where docs/cmpp-protocol.md section 11 lists real-world deviations (CONNECT_RESP,
+SUBMIT_RESP, DELIVER_RESP and CANCEL_RESP bodies are recognised by their length in either version, ACTIVE_TEST_RESP may
 be empty, a status report may have the 60- or the 71-byte layout) and strict everywhere else. Anything that
 does not fit raises :class:`~gateway.cmpp.errors.PduDecodeError` or
 :class:`~gateway.cmpp.errors.UnknownCommand`, both ``ValueError`` subclasses.
@@ -609,7 +609,7 @@ class Cancel(Pdu):
 
 @dataclass(frozen=True, slots=True)
 class CancelResp(Pdu):
-    """CANCEL_RESP. Success_Id is 1 byte in 2.0 and 4 in 3.0 (SPEC.md section 13: read either)."""
+    """CANCEL_RESP. Success_Id is 1 byte in 2.0 and 4 in 3.0 (docs/cmpp-protocol.md section 13: read either)."""
 
     success_id: int
 
