@@ -46,8 +46,10 @@ from gateway.cmpp import (
     SubmitAmbiguous,
     SubmitNotSent,
 )
+from gateway.events import Outage
 from gateway.sender import journal, policy, store
 from gateway.sender.adapters import NodeSpec, submit_request
+from gateway.sender.outages import OutageWatch, WatchedNode, outage_report
 from gateway.sender.ratelimit import SharedRate, chunk_for
 from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
 from sms_contract.masking import mask_mobile
@@ -119,8 +121,6 @@ class Node:
         self.inflight = 0
         self.last_answer = 0.0
         self.busy_since = 0.0  # when inflight last went from 0 to 1
-        self.down_since: float | None = 0.0
-        self.ticket_opened = False
         self.capacity = max(1, spec.config.window) * 4
         self.tokens: int | None = None  # with a shared rate limit: segments this sender may still hand the node
         self.m_submits = metrics.SUBMITS.labels(node=spec.name)
@@ -180,8 +180,9 @@ class Sender:
         self.wakeup = asyncio.Event()
         self.capacity_free = asyncio.Event()
         self.stopping = asyncio.Event()
-        self.all_down_since: float | None = 0.0
-        self.all_down_ticket = False
+        self.outages = OutageWatch(
+            node_down_seconds=self.cfg.node_down_ticket_seconds, all_down_seconds=self.cfg.all_down_ticket_seconds
+        )
         self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._receipts: dict[str, object] = {}
@@ -206,9 +207,9 @@ class Sender:
         stop = stop or asyncio.Event()
         log.info("sender %s starting with %d node(s)", self.owner, len(self.nodes))
         started = self._now()
-        self.all_down_since = started
+        self.outages.start(started)
         for node in self.nodes.values():
-            node.down_since = started
+            self.outages.node_added(node.spec.id, started)
             metrics.node_state_set(node.spec.name, node.health.state.value)
         if self.journal is not None:
             self.journal.open()
@@ -283,6 +284,7 @@ class Sender:
         wanted = {spec.id: spec for spec in specs}
         for node_id in [i for i in self.nodes if i not in wanted]:  # disabled or deleted
             node = self.nodes.pop(node_id)
+            self.outages.node_removed(node_id)
             log.warning("node %s disabled in the admin: closing its session", node.spec.name)
             await self._retire(node)
         for node_id, spec in wanted.items():
@@ -303,7 +305,7 @@ class Sender:
     def _add_node(self, spec: NodeSpec) -> Node:
         node = Node(spec)
         node.capacity = max(1, spec.config.window) * self.cfg.capacity_factor
-        node.down_since = self._now()
+        self.outages.node_added(spec.id, self._now())
         if self.shared_rate is not None and spec.rate_limit:
             node.tokens = 0
             self.workers.append(asyncio.create_task(self._refill(node), name=f"rate-{spec.name}"))
@@ -363,10 +365,9 @@ class Sender:
         metrics.node_state_set(node.spec.name, h.state.value)
         now = self._now()
         if h.state is policy.NodeState.DOWN:
-            node.down_since = node.down_since if node.down_since is not None else now
+            self.outages.node_down(node.spec.id, now)
         elif h.state is policy.NodeState.UP:
-            node.down_since = None
-            node.ticket_opened = False
+            self.outages.node_up(node.spec.id)
         log.log(
             logging.WARNING if h.state is policy.NodeState.DOWN else logging.INFO,
             "node %s -> %s (%s)",
@@ -421,7 +422,7 @@ class Sender:
                     self._background(self._probe(node))
                 self._health_changed(node, policy.tick(h, now, self.policy_cfg))
                 metrics.NODE_INFLIGHT.labels(node=node.spec.name).set(node.inflight)
-            self._check_tickets(now)
+            self._check_outages(now)
             if self.journal is not None and now - last_replay >= self.cfg.replay_every_seconds:
                 last_replay = now
                 self._background(self._replay_dead())
@@ -456,46 +457,17 @@ class Sender:
         metrics.SENDER_QUEUE_DEPTH.set(depth)
         metrics.SENDER_QUEUE_OLDEST.set(age)
 
-    def _check_tickets(self, now: float) -> None:
-        nodes = list(self.nodes.values())
-        if not nodes:
-            return
-        all_down = all(n.health.state is not policy.NodeState.UP for n in nodes)
-        if all_down:
-            self.all_down_since = self.all_down_since if self.all_down_since is not None else now
-            if not self.all_down_ticket and now - self.all_down_since >= self.cfg.all_down_ticket_seconds:
-                self.all_down_ticket = True
-                names = ", ".join(n.spec.name for n in nodes)
-                self._open_ticket(nodes[0].spec.contract_id, "severe", f"所有网关节点不可用（{names}）")
-        else:
-            self.all_down_since = None
-            self.all_down_ticket = False
-        for node in nodes:
-            if (
-                node.down_since is not None
-                and not node.ticket_opened
-                and now - node.down_since >= self.cfg.node_down_ticket_seconds
-            ):
-                node.ticket_opened = True
-                self._open_ticket(
-                    node.spec.contract_id,
-                    "minor",
-                    # The same text from every sender (the reason differs per sender and goes to the log), so
-                    # several senders open one ticket per outage.
-                    f"网关节点 {node.spec.name} 不可用已超过 {int(self.cfg.node_down_ticket_seconds)} 秒",
-                )
-
-    def _open_ticket(self, contract_id: int, severity: str, description: str) -> None:
-        log.error("opening a %s fault ticket (unless another sender did): %s", severity, description)
-        self._background(
-            self._db(
-                store.fault_ticket_open_once,
-                contract_id=contract_id,
-                severity=severity,
-                description=description,
-                reported_at=timezone.now(),
-            )
-        )
+    def _check_outages(self, now: float) -> None:
+        """Report an outage that lasted long enough (every node down, or one): the assessment app opens one
+        fault ticket per outage, however many senders report it."""
+        watched = [
+            WatchedNode(n.spec.id, n.spec.name, n.spec.contract_id, n.health.state is policy.NodeState.UP)
+            for n in self.nodes.values()
+        ]
+        for due in self.outages.check(watched, now):
+            log.error("reporting an outage (%s: %s, %d s)", due.kind, ", ".join(due.node_names), due.down_seconds)
+            outage = Outage(due.kind, due.contract_id, due.node_names, due.down_seconds, timezone.now())
+            self._background(self._db(outage_report, outage=outage))
 
     # ------------------------------------------------------------------ dispatch
     async def _refill(self, node: Node) -> None:

@@ -631,24 +631,6 @@ def node_state_record(*, node_id: int, healthy: bool, state: str, reason: str, s
     log.info("node %s is %s: %s", node_id, state, reason)
 
 
-# ----------------------------------------------------------------------------- fault tickets
-_TICKET_LOCK = 0x12123_0002
-
-
-def fault_ticket_open_once(*, contract_id: int, severity: str, description: str, reported_at: datetime):
-    """Open an automatic fault ticket unless one with this text is still open; several senders seeing the
-    same outage take turns (an advisory lock on PostgreSQL), so they open one ticket, not one each."""
-    from assessment.services import fault_ticket_open_automatic
-
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TICKET_LOCK])
-        return fault_ticket_open_automatic(
-            contract_id=contract_id, severity=severity, description=description, reported_at=reported_at
-        )
-
-
 # ----------------------------------------------------------------------------- daily counts
 _COUNT_FIELDS = (
     "accepted_messages",

@@ -3,6 +3,7 @@ status report -> delivered; expiry, uplink opt-out, unmatched reports, failover 
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -380,3 +381,24 @@ def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_nod
     flagged = dict(Message.objects.values_list("mobile", "possible_duplicate"))
     assert set(sent) == set(flagged)
     assert all(flagged[m] for m, n in sent.items() if n > 1)
+
+
+def test_an_outage_opens_its_fault_tickets_through_the_gateway_event(make_node, free_port):
+    """Nothing listens at the node's address: after `all_down_ticket_seconds` one severe ticket, after
+    `node_down_ticket_seconds` one minor ticket for the node; neither again while the outage lasts."""
+    from dataclasses import replace
+
+    from assessment.models import FaultTicket
+
+    make_node(name="dead", port=free_port())
+    cfg = replace(FAST, all_down_ticket_seconds=0.3, node_down_ticket_seconds=1.0)
+
+    def two_tickets_and_a_while():
+        return FaultTicket.objects.count() >= 2 and time.monotonic() - started > 2.0
+
+    started = time.monotonic()
+    asyncio.run(_run([], two_tickets_and_a_while, cfg=cfg, timeout=30))
+    assert sorted(FaultTicket.objects.values_list("severity", "source", "description")) == [
+        ("minor", "automatic", "网关节点 dead 不可用已超过 1 秒"),
+        ("severe", "automatic", "所有网关节点不可用（dead）"),
+    ]

@@ -182,26 +182,24 @@ def test_submitted_without_report_after_validity_and_grace_becomes_no_report(db,
 
 
 def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, contract):
-    """Two senders see the same outage at the same moment: one ticket, not one each."""
+    """Two senders report the same outage at the same moment (the gateway event, which the assessment app
+    receives): one severe ticket, not one each; the same outage reported later opens none."""
     import threading
 
     from django.db import connection
 
     from assessment.models import FaultTicket
-    from gateway.sender.store import fault_ticket_open_once
+    from gateway.events import Outage, OutageKind
+    from gateway.sender.outages import outage_report
 
     barrier = threading.Barrier(2)
     errors = []
+    outage = Outage(OutageKind.ALL_NODES, contract.id, ("a", "b"), 30, timezone.now())
 
     def sender():
         try:
             barrier.wait()
-            fault_ticket_open_once(
-                contract_id=contract.id,
-                severity="severe",
-                description="所有网关节点不可用（a, b）",
-                reported_at=timezone.now(),
-            )
+            outage_report(outage=outage)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -213,4 +211,11 @@ def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, cont
     for t in threads:
         t.join()
     assert not errors
-    assert FaultTicket.objects.filter(contract=contract).count() == 1
+    ticket = FaultTicket.objects.get(contract=contract)
+    assert (ticket.severity, ticket.source, ticket.description) == ("severe", "automatic", "所有网关节点不可用（a, b）")
+    outage_report(outage=Outage(OutageKind.NODE, contract.id, ("a",), 600, timezone.now()))
+    outage_report(outage=outage)
+    assert sorted(FaultTicket.objects.values_list("severity", "description")) == [
+        ("minor", "网关节点 a 不可用已超过 600 秒"),
+        ("severe", "所有网关节点不可用（a, b）"),
+    ]
