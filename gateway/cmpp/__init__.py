@@ -38,7 +38,7 @@ from gateway.cmpp.errors import (
     TextEncodeError,
     UnknownCommand,
 )
-from gateway.cmpp.pdu import V20, V21, V30
+from gateway.cmpp.pdu import V20, V21, V30, Result
 from gateway.cmpp.segmentation import split_message, split_text
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "PduDecodeError",
     "PduEncodeError",
     "PeerDead",
+    "Result",
     "SegmentResult",
     "Session",
     "SessionClosed",

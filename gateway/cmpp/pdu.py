@@ -50,6 +50,34 @@ class Command(IntEnum):
 
 
 RESPONSE_BIT = 0x80000000
+MAX_SEQUENCE_ID = 0xFFFFFFFF  # Sequence_Id is a u32 that wraps (docs/cmpp-protocol.md section 1)
+
+
+class Result(IntEnum):
+    """SUBMIT_RESP / DELIVER_RESP Result codes both versions share (docs/cmpp-protocol.md section 7); other
+    codes (9 and up, vendor-defined 100-199) are refusals too."""
+
+    OK = 0
+    BAD_STRUCTURE = 1
+    BAD_COMMAND = 2
+    DUPLICATE_SEQUENCE = 3
+    BAD_LENGTH = 4
+    BAD_FEE_CODE = 5
+    TOO_LONG = 6
+    BAD_SERVICE_ID = 7
+    FLOW_CONTROL = 8  # over the rate or window: not accepted, send again later
+    OTHER_V2 = 9  # 2.0: any other error
+    BAD_DEST_V3 = 13  # 3.0: bad Dest_terminal_Id
+
+
+REGISTERED_DELIVERY_REPORT = 1  # SUBMIT: a status report is wanted; DELIVER: this is a report (0: uplink)
+UDHI_MASK = 0x41  # TP_udhi: 1 per CMPP, 0x40 (the SMPP bit) from some gateways; either means a UDH is present
+TERMINAL_ID_SIZE_V2 = 21  # Fee/Dest/Src terminal ids, bytes
+TERMINAL_ID_SIZE_V3 = 32
+
+
+def terminal_id_size(v3: bool) -> int:
+    return TERMINAL_ID_SIZE_V3 if v3 else TERMINAL_ID_SIZE_V2
 
 
 def is_v3(version: int) -> bool:
@@ -443,7 +471,7 @@ class Deliver(Pdu):
 
     @property
     def is_report(self) -> bool:
-        return self.registered_delivery == 1
+        return self.registered_delivery == REGISTERED_DELIVERY_REPORT
 
     def encode_body(self, version: int) -> bytes:
         if len(self.msg_content) > 255:

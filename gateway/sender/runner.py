@@ -41,6 +41,7 @@ from gateway.cmpp import (
     DeliverMO,
     DeliverReport,
     PeerDead,
+    Result,
     Session,
     SessionState,
     SubmitAmbiguous,
@@ -51,10 +52,23 @@ from gateway.sender import journal, policy, store
 from gateway.sender.adapters import NodeSpec, submit_request
 from gateway.sender.outages import OutageWatch, WatchedNode, outage_report
 from gateway.sender.ratelimit import SharedRate, chunk_for
-from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
+from gateway.sender.store import WRITE_CHUNK, Claimed, Outcome, OutcomeKind, ReportIn, SegmentAnswer
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
+
+# The result recorded (as stat RESP:255) for a message whose text or fields cannot be encoded at all: no node
+# will ever take it. Not a carrier code; carriers use 0-199.
+UNENCODABLE_RESULT = 255
+# A refusal is the destination's (final) when, over the refusal window, the node gave at least this many answers
+# and refused under this share of them or fewer than this many destinations; otherwise another node decides.
+FAULT_MIN_ANSWERS = 10
+FAULT_MAX_REFUSED_SHARE = 0.2
+FAULT_MIN_DESTINATIONS = 3
+TICK_SECONDS = 0.1  # the health tick: a node going down hands its waiting work on within this
+PROBE_EVERY_SECONDS = 1.0  # a DOWN but logged-in node is sent ACTIVE_TEST at most this often
+PROBE_TIMEOUT_SECONDS = 2.0
+QUEUE_GAUGES_EVERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -244,7 +258,9 @@ class Sender:
             await asyncio.wait(list(self.tasks), timeout=15)
         for job in self.local:
             self.outcomes.append(
-                Outcome(job.message, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
+                Outcome(
+                    job.message, OutcomeKind.RELEASED, possible_duplicate=job.possible_duplicate, earlier=job.earlier
+                )
             )
         self.local.clear()
         for task in workers:
@@ -417,7 +433,7 @@ class Sender:
                     # Within one tick (0.1 s) of the node going down its waiting segments leave through the
                     # others, not when the session's queue timeout runs out.
                     node.session.withdraw_queued(f"node {node.spec.name} is {h.state.value}")
-                if policy.wants_probe(h, now) and not node.probing and now - node.probe_at >= 1.0:
+                if policy.wants_probe(h, now) and not node.probing and now - node.probe_at >= PROBE_EVERY_SECONDS:
                     node.probing, node.probe_at = True, now
                     self._background(self._probe(node))
                 self._health_changed(node, policy.tick(h, now, self.policy_cfg))
@@ -434,10 +450,10 @@ class Sender:
                         store.messages_no_report, now=timezone.now(), grace_seconds=self.cfg.no_report_grace_seconds
                     )
                 )
-            if now - last_queue_stats > 5:
+            if now - last_queue_stats > QUEUE_GAUGES_EVERY_SECONDS:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(TICK_SECONDS)
 
     async def _probe(self, node: Node) -> None:
         """ACTIVE_TEST a node that is logged in but DOWN: an answer is the evidence probation needs."""
@@ -446,7 +462,7 @@ class Sender:
             if session is None or not session.is_alive:
                 return
             with contextlib.suppress(CmppError, TimeoutError):
-                await asyncio.wait_for(session.active_test(), 2.0)
+                await asyncio.wait_for(session.active_test(), PROBE_TIMEOUT_SECONDS)
                 policy.on_heartbeat(node.health, self._now())
                 self._health_changed(node, policy.tick(node.health, self._now(), self.policy_cfg))
         finally:
@@ -557,12 +573,12 @@ class Sender:
             self.local.popleft()
             msg = job.message
             if msg.valid_until <= now:
-                self.outcomes.append(Outcome(msg, "expired", earlier=job.earlier))
+                self.outcomes.append(Outcome(msg, OutcomeKind.EXPIRED, earlier=job.earlier))
                 continue
             lease_until = max(msg.lease_until, self.renewed_until or msg.lease_until)
             if lease_until - now < margin:  # another sender may claim it soon: give it back
                 self.outcomes.append(
-                    Outcome(msg, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
+                    Outcome(msg, OutcomeKind.RELEASED, possible_duplicate=job.possible_duplicate, earlier=job.earlier)
                 )
                 continue
             if self.journal is not None:
@@ -594,7 +610,7 @@ class Sender:
             job.earlier.extend((node.spec.id, _answer(s), at) for s in exc.segments if s.result == 0)
             log.warning("message %s via %s: answer lost (%s)", msg.id, name, exc.reason)
             if self.cfg.ambiguous_policy == "fail":
-                self.outcomes.append(Outcome(msg, "ambiguous_failed", earlier=job.earlier))
+                self.outcomes.append(Outcome(msg, OutcomeKind.AMBIGUOUS_FAILED, earlier=job.earlier))
             else:
                 job.possible_duplicate = True
                 job.avoid = node.spec.id
@@ -602,16 +618,17 @@ class Sender:
             return
         except SubmitNotSent as exc:
             self.stats["not_sent"] += 1
-            if exc.last_result == 8:  # an answer (each result 8 already counted by the tick loop)
+            if exc.last_result == Result.FLOW_CONTROL:  # an answer (each one already counted by the tick loop)
                 node.last_answer = self._now()
-                metrics.SUBMIT_ERRORS.labels(node=name, result="8").inc()
+                metrics.SUBMIT_ERRORS.labels(node=name, result=str(Result.FLOW_CONTROL.value)).inc()
             else:
                 metrics.SUBMIT_ERRORS.labels(node=name, result="not_sent").inc()
             self.local.appendleft(job)
             return
         except ValueError as exc:  # text or fields that cannot be encoded: never sendable
             log.error("message %s cannot be submitted: %s", msg.id, exc)
-            self.outcomes.append(Outcome(msg, "refused", node_id=node.spec.id, segments=[SegmentAnswer(1, 0, 255)]))
+            refusal = SegmentAnswer(1, 0, UNENCODABLE_RESULT)
+            self.outcomes.append(Outcome(msg, OutcomeKind.REFUSED, node_id=node.spec.id, segments=[refusal]))
             return
         except CmppError as exc:
             log.warning("message %s via %s not sent: %r", msg.id, name, exc)
@@ -627,7 +644,7 @@ class Sender:
             node.m_submits.inc()
             node.answers.append((mono, msg.mobile, False))
             self._answer(node, error=False)
-            kind = "accepted"
+            kind = OutcomeKind.ACCEPTED
         else:
             for a in answers:
                 if a.result:
@@ -647,7 +664,7 @@ class Sender:
                 self.capacity_free.set()
                 return
             self.stats["refused"] += 1
-            kind = "refused"
+            kind = OutcomeKind.REFUSED
         self.outcomes.append(
             Outcome(
                 msg,
@@ -674,7 +691,9 @@ class Sender:
         if not others:
             return False
         total, share, destinations = node.refusal_rate(now, self.cfg.refusal_window_seconds)
-        return not (total >= 10 and (share < 0.2 or destinations < 3))
+        return not (
+            total >= FAULT_MIN_ANSWERS and (share < FAULT_MAX_REFUSED_SHARE or destinations < FAULT_MIN_DESTINATIONS)
+        )
 
     def _answer(self, node: Node, *, error: bool) -> None:
         self._health_changed(node, policy.on_answer(node.health, self._now(), error, self.policy_cfg))
@@ -725,7 +744,7 @@ class Sender:
 
     async def _flush(self) -> None:
         while self.outcomes:
-            batch, self.outcomes = self.outcomes[:5000], self.outcomes[5000:]
+            batch, self.outcomes = self.outcomes[:WRITE_CHUNK], self.outcomes[WRITE_CHUNK:]
             try:
                 if self.journal is not None:  # the acknowledgements survive a power cut before the DB has them
                     await self._loop.run_in_executor(None, self.journal.sync)

@@ -9,6 +9,7 @@ do not exist: run one sender there.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,16 @@ log = logging.getLogger("gateway.sender")
 
 QUEUED = Message.Status.QUEUED
 SUBMITTED = Message.Status.SUBMITTED
+WRITE_CHUNK = 5000  # ids per UPDATE ... WHERE id IN (...) and outcomes per results_record call
+AMBIGUOUS_STAT = "AMBIGUOUS"  # the stat of a message failed because its answer was lost (policy "fail")
+
+
+class OutcomeKind(enum.StrEnum):
+    ACCEPTED = "accepted"  # every segment result 0
+    REFUSED = "refused"  # a segment refused: final failure
+    RELEASED = "released"  # give it back to the queue
+    EXPIRED = "expired"  # validity ran out while we tried
+    AMBIGUOUS_FAILED = "ambiguous_failed"  # answer lost and the policy says fail
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +75,11 @@ class SegmentAnswer:
 
 @dataclass(slots=True)
 class Outcome:
-    """What became of one claimed message.
-
-    kind: "accepted" (every segment result 0), "refused" (a segment refused: final failure), "released"
-    (give it back to the queue), "expired" (validity ran out while we tried), "ambiguous_failed" (answer lost
-    and the policy says fail). `earlier` holds segments of earlier ambiguous attempts (node_id, answer, at).
-    """
+    """What became of one claimed message (`OutcomeKind`). `earlier` holds segments of earlier ambiguous
+    attempts (node_id, answer, at)."""
 
     message: Claimed
-    kind: str
+    kind: OutcomeKind
     node_id: int | None = None
     segments: list[SegmentAnswer] = field(default_factory=list)
     possible_duplicate: bool = False
@@ -169,8 +176,8 @@ def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: dat
 def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: datetime) -> datetime:
     """Extend this sender's leases on `ids` (those still queued under it); returns the new lease end."""
     lease_until = now + timedelta(seconds=lease_seconds)
-    for start in range(0, len(ids), 5000):
-        Message.objects.filter(id__in=ids[start : start + 5000], status=QUEUED, lease_owner=owner).update(
+    for start in range(0, len(ids), WRITE_CHUNK):
+        Message.objects.filter(id__in=ids[start : start + WRITE_CHUNK], status=QUEUED, lease_owner=owner).update(
             lease_until=lease_until
         )
     return lease_until
@@ -200,19 +207,13 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
     earlier: list[MessageSegment] = []
     with transaction.atomic():
         rows = {
-            row[0]: row
+            row.id: row
             for row in Message.objects.select_for_update()
             .filter(id__in=ids)
             .order_by("id")
-            .values_list(
-                *SEND_FIELDS,
-                "lease_until",
-                "possible_duplicate",
-                "status",
-                "lease_owner",
-            )
+            .values_list(*SEND_FIELDS, "lease_until", "possible_duplicate", "status", "lease_owner", named=True)
         }
-        ours = {mid for mid, row in rows.items() if row[11] == QUEUED and row[12] == owner}
+        ours = {mid for mid, row in rows.items() if row.status == QUEUED and row.lease_owner == owner}
         flag: list[int] = []
         release: list[int] = []
         for message_id, ack in acked.items():
@@ -221,9 +222,18 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
                 continue
             answers = [SegmentAnswer(*seg) for seg in ack.segments]
             if message_id in ours:
-                kind = "accepted" if all(a.result == 0 for a in answers) else "refused"
+                kind = OutcomeKind.ACCEPTED if all(a.result == 0 for a in answers) else OutcomeKind.REFUSED
+                claimed_row = Claimed(
+                    *(getattr(row, name) for name in SEND_FIELDS), row.lease_until, row.possible_duplicate
+                )
                 outcomes.append(
-                    Outcome(Claimed(*row[:11]), kind, node_id=ack.node_id, segments=answers, possible_duplicate=row[10])
+                    Outcome(
+                        claimed_row,
+                        kind,
+                        node_id=ack.node_id,
+                        segments=answers,
+                        possible_duplicate=row.possible_duplicate,
+                    )
                 )
                 result["acknowledged"] += 1
             else:  # recorded before the crash, or taken over by another sender meanwhile
@@ -273,19 +283,18 @@ def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_0
             Message.objects.select_for_update(skip_locked=True)
             .filter(status=SUBMITTED, valid_until__lt=cutoff)
             .order_by("valid_until")
-            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id")[:limit]
+            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id", named=True)[:limit]
         )
         if not rows:
             return 0
-        Message.objects.filter(id__in=[r[0] for r in rows], status=SUBMITTED).update(
+        Message.objects.filter(id__in=[r.id for r in rows], status=SUBMITTED).update(
             status=Message.Status.NO_REPORT, finished_at=now
         )
-        for _, contract_id, submitted_at, notice_type_id, node_id in rows:
-            counts[(contract_id, rules.counting_day(submitted_at or now), notice_type_id, node_id)][
-                "no_report_messages"
-            ] += 1
+        for r in rows:
+            key = (r.contract_id, rules.counting_day(r.submitted_at or now), r.notice_type_id, r.node_id)
+            counts[key]["no_report_messages"] += 1
         daily_counts_add(counts)
-    _log_lines([f"message {r[0]} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
+    _log_lines([f"message {r.id} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
     return len(rows)
 
 
@@ -323,23 +332,23 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
         msg = out.message
         for node_id, answer, at in out.earlier:
             segments.append(_segment(msg.id, node_id, answer, at))
-        if out.kind == "accepted":
+        if out.kind is OutcomeKind.ACCEPTED:
             segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
-            groups[("accepted", out.node_id, out.possible_duplicate)].append(msg.id)
+            groups[(OutcomeKind.ACCEPTED, out.node_id, out.possible_duplicate)].append(msg.id)
             key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
             counts[key]["accepted_messages"] += 1
             counts[key]["accepted_units"] += msg.units
             ids = ",".join(str(a.msg_id) for a in out.segments)
             lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
-        elif out.kind == "refused":
+        elif out.kind is OutcomeKind.REFUSED:
             segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
             code = next((a.result for a in out.segments if a.result != 0), 0)
-            groups[("refused", out.node_id, rules.refusal_stat(code))].append(msg.id)
+            groups[(OutcomeKind.REFUSED, out.node_id, rules.refusal_stat(code))].append(msg.id)
             key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
             counts[key]["failed_messages"] += 1
             counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
             lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
-        elif out.kind in ("released", "expired", "ambiguous_failed"):
+        elif out.kind in (OutcomeKind.RELEASED, OutcomeKind.EXPIRED, OutcomeKind.AMBIGUOUS_FAILED):
             groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
             lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
         else:
@@ -349,7 +358,7 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
             _segments_insert(segments)
         for (kind, node_id, extra), ids in groups.items():
             qs = Message.objects.filter(id__in=ids, status=QUEUED)
-            if kind == "accepted":
+            if kind is OutcomeKind.ACCEPTED:
                 qs.update(
                     status=SUBMITTED,
                     node_id=node_id,
@@ -358,7 +367,7 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
                     lease_owner="",
                     lease_until=None,
                 )
-            elif kind == "refused":
+            elif kind is OutcomeKind.REFUSED:
                 qs.update(
                     status=Message.Status.FAILED,
                     node_id=node_id,
@@ -367,14 +376,14 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
                     lease_owner="",
                     lease_until=None,
                 )
-            elif kind == "released":
+            elif kind is OutcomeKind.RELEASED:
                 qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
-            elif kind == "expired":
+            elif kind is OutcomeKind.EXPIRED:
                 qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
             else:  # ambiguous_failed
                 qs.update(
                     status=Message.Status.FAILED,
-                    stat="AMBIGUOUS",
+                    stat=AMBIGUOUS_STAT,
                     possible_duplicate=True,
                     finished_at=now,
                     lease_owner="",
@@ -467,18 +476,26 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
             .filter(id__in=message_ids)
             .order_by("id")
             .values_list(
-                "id", "status", "submitted_at", "segments", "units", "contract_id", "notice_type_id", "node_id"
+                "id",
+                "status",
+                "submitted_at",
+                "segments",
+                "units",
+                "contract_id",
+                "notice_type_id",
+                "node_id",
+                named=True,
             )
         }
-        pending = [m for m in messages.values() if m[1] == SUBMITTED]
+        pending = [m for m in messages.values() if m.status == SUBMITTED]
         stats: dict[int, list[str]] = defaultdict(list)
         last_sent = {}
         for m in pending:
-            sent_at, stat = reported[m[0]]
-            if m[3] == 1 and sent_at == m[2]:  # one segment, reported now: no need to read the others
-                stats[m[0]].append(stat)
+            sent_at, stat = reported[m.id]
+            if m.segments == 1 and sent_at == m.submitted_at:  # one segment, reported now: no need to read the others
+                stats[m.id].append(stat)
             else:
-                last_sent[m[0]] = m[2]
+                last_sent[m.id] = m.submitted_at
         if last_sent:
             for message_id, stat, submitted_at in MessageSegment.objects.filter(
                 message_id__in=list(last_sent)
@@ -488,18 +505,18 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         delivered: list[int] = []
         failed: dict[str, list[int]] = defaultdict(list)
         for m in pending:
-            outcome = rules.message_outcome(stats[m[0]], m[3])
+            outcome = rules.message_outcome(stats[m.id], m.segments)
             if outcome is None:
                 continue
-            key = (m[5], rules.counting_day(m[2]), m[6], m[7])
+            key = (m.contract_id, rules.counting_day(m.submitted_at), m.notice_type_id, m.node_id)
             if outcome[0] == "delivered":
-                delivered.append(m[0])
+                delivered.append(m.id)
                 counts[key]["delivered_messages"] += 1
-                counts[key]["delivered_units"] += m[4]
+                counts[key]["delivered_units"] += m.units
             else:
-                failed[outcome[1]].append(m[0])
+                failed[outcome[1]].append(m.id)
                 counts[key]["failed_messages"] += 1
-            lines.append(f"message {m[0]} {outcome[0]} ({outcome[1]})")
+            lines.append(f"message {m.id} {outcome[0]} ({outcome[1]})")
         if delivered:
             Message.objects.filter(id__in=delivered).update(
                 status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now

@@ -10,6 +10,7 @@ from gateway.models import DailyCount, Message, MessageSegment, OptOut, Unmatche
 from gateway.sender import rules
 from gateway.sender.store import (
     Outcome,
+    OutcomeKind,
     ReportIn,
     SegmentAnswer,
     message_claim_batch,
@@ -25,7 +26,7 @@ BIG_ID = 0xF123456789ABCDEF  # above 2**63: stored negative
 
 def _accept(claimed, node, first_id=1000, dup=False):
     answers = [SegmentAnswer(i + 1, first_id + i, 0) for i in range(claimed.segments)]
-    return Outcome(claimed, "accepted", node_id=node.id, segments=answers, possible_duplicate=dup)
+    return Outcome(claimed, OutcomeKind.ACCEPTED, node_id=node.id, segments=answers, possible_duplicate=dup)
 
 
 def test_claim_leases_lowest_ids_and_a_second_claim_gets_the_rest(db, make_messages):
@@ -88,7 +89,7 @@ def test_refused_submit_fails_the_message_with_the_code(db, make_messages, make_
     node = make_node()
     make_messages(1)
     (claimed,) = message_claim_batch(owner="s1", limit=1, lease_seconds=30, now=timezone.now())
-    out = Outcome(claimed, "refused", node_id=node.id, segments=[SegmentAnswer(1, 77, 13)])
+    out = Outcome(claimed, OutcomeKind.REFUSED, node_id=node.id, segments=[SegmentAnswer(1, 77, 13)])
     results_record(outcomes=[out], owner="s1", now=timezone.now())
     msg = Message.objects.get(id=claimed.id)
     assert (msg.status, msg.stat) == ("failed", "RESP:13")
@@ -99,7 +100,9 @@ def test_refused_submit_fails_the_message_with_the_code(db, make_messages, make_
 def test_released_message_goes_back_to_the_queue_flagged(db, make_messages):
     make_messages(1)
     (claimed,) = message_claim_batch(owner="s1", limit=1, lease_seconds=300, now=timezone.now())
-    results_record(outcomes=[Outcome(claimed, "released", possible_duplicate=True)], owner="s1", now=timezone.now())
+    results_record(
+        outcomes=[Outcome(claimed, OutcomeKind.RELEASED, possible_duplicate=True)], owner="s1", now=timezone.now()
+    )
     msg = Message.objects.get(id=claimed.id)
     assert (msg.status, msg.lease_until, msg.possible_duplicate) == ("queued", None, True)
     assert [c.id for c in message_claim_batch(owner="s2", limit=1, lease_seconds=30, now=timezone.now())] == [msg.id]
