@@ -14,7 +14,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -323,74 +324,114 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
     counts (one upsert per day/notice type/node) and one log line per message."""
     if not outcomes:
         return
-    segments: list[MessageSegment] = []
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    plan = _results_plan(outcomes, now)
+    with transaction.atomic():
+        if plan.segments:
+            _segments_insert(plan.segments)
+        for (kind, node_id, extra), ids in plan.groups.items():
+            _outcome_status_write(kind, node_id, extra, ids, owner=owner, now=now)
+        daily_counts_add(plan.counts)
+    _log_lines(plan.lines)
+
+
+CountKey = tuple[int, date, int | None, int | None]  # (contract_id, day, notice_type_id, node_id)
+Counts = dict[CountKey, dict[str, int]]
+
+
+def _counts() -> Counts:
+    return defaultdict(lambda: defaultdict(int))
+
+
+@dataclass(slots=True)
+class _ResultsPlan:
+    """What a batch of outcomes writes: segment rows, message ids grouped by (kind, node, extra), counts, log lines.
+    `extra` is possible_duplicate, or the stat of a refusal."""
+
+    segments: list[MessageSegment] = field(default_factory=list)
+    groups: dict[tuple[OutcomeKind, int | None, bool | str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    counts: Counts = field(default_factory=_counts)
+    lines: list[str] = field(default_factory=list)
+
+
+def _results_plan(outcomes: Sequence[Outcome], now: datetime) -> _ResultsPlan:
+    plan = _ResultsPlan()
     day = rules.counting_day(now)
-    lines: list[str] = []
     for out in outcomes:
         msg = out.message
-        for node_id, answer, at in out.earlier:
-            segments.append(_segment(msg.id, node_id, answer, at))
+        plan.segments.extend(_segment(msg.id, node_id, answer, at) for node_id, answer, at in out.earlier)
         if out.kind is OutcomeKind.ACCEPTED:
-            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
-            groups[(OutcomeKind.ACCEPTED, out.node_id, out.possible_duplicate)].append(msg.id)
-            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
-            counts[key]["accepted_messages"] += 1
-            counts[key]["accepted_units"] += msg.units
-            ids = ",".join(str(a.msg_id) for a in out.segments)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
+            _plan_accepted(plan, out, day, now)
         elif out.kind is OutcomeKind.REFUSED:
-            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
-            code = next((a.result for a in out.segments if a.result != 0), 0)
-            groups[(OutcomeKind.REFUSED, out.node_id, rules.refusal_stat(code))].append(msg.id)
-            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
-            counts[key]["failed_messages"] += 1
-            counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
+            _plan_refused(plan, out, day, now)
         elif out.kind in (OutcomeKind.RELEASED, OutcomeKind.EXPIRED, OutcomeKind.AMBIGUOUS_FAILED):
-            groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
+            plan.groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
+            plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
         else:
             raise ValueError(f"unknown outcome {out.kind!r}")
-    with transaction.atomic():
-        if segments:
-            _segments_insert(segments)
-        for (kind, node_id, extra), ids in groups.items():
-            qs = Message.objects.filter(id__in=ids, status=QUEUED)
-            if kind is OutcomeKind.ACCEPTED:
-                qs.update(
-                    status=SUBMITTED,
-                    node_id=node_id,
-                    submitted_at=now,
-                    possible_duplicate=extra,
-                    lease_owner="",
-                    lease_until=None,
-                )
-            elif kind is OutcomeKind.REFUSED:
-                qs.update(
-                    status=Message.Status.FAILED,
-                    node_id=node_id,
-                    stat=extra,
-                    finished_at=now,
-                    lease_owner="",
-                    lease_until=None,
-                )
-            elif kind is OutcomeKind.RELEASED:
-                qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
-            elif kind is OutcomeKind.EXPIRED:
-                qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
-            else:  # ambiguous_failed
-                qs.update(
-                    status=Message.Status.FAILED,
-                    stat=AMBIGUOUS_STAT,
-                    possible_duplicate=True,
-                    finished_at=now,
-                    lease_owner="",
-                    lease_until=None,
-                )
-        daily_counts_add(counts)
-    _log_lines(lines)
+    return plan
+
+
+def _plan_accepted(plan: _ResultsPlan, out: Outcome, day: date, now: datetime) -> None:
+    msg = out.message
+    plan.segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+    plan.groups[(OutcomeKind.ACCEPTED, out.node_id, out.possible_duplicate)].append(msg.id)
+    key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+    plan.counts[key]["accepted_messages"] += 1
+    plan.counts[key]["accepted_units"] += msg.units
+    ids = ",".join(str(a.msg_id) for a in out.segments)
+    plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
+
+
+def _plan_refused(plan: _ResultsPlan, out: Outcome, day: date, now: datetime) -> None:
+    msg = out.message
+    plan.segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+    code = next((a.result for a in out.segments if a.result != 0), 0)
+    plan.groups[(OutcomeKind.REFUSED, out.node_id, rules.refusal_stat(code))].append(msg.id)
+    key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+    plan.counts[key]["failed_messages"] += 1
+    plan.counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
+    plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
+
+
+def _outcome_status_write(
+    kind: OutcomeKind, node_id: int | None, extra: bool | str, ids: list[int], *, owner: str, now: datetime
+) -> None:
+    """The status UPDATE of one group of outcomes (only messages still queued: a message settled meanwhile by
+    a journal replay is left alone)."""
+    qs = Message.objects.filter(id__in=ids, status=QUEUED)
+    if kind is OutcomeKind.ACCEPTED:
+        qs.update(
+            status=SUBMITTED,
+            node_id=node_id,
+            submitted_at=now,
+            possible_duplicate=extra,
+            lease_owner="",
+            lease_until=None,
+        )
+    elif kind is OutcomeKind.REFUSED:
+        qs.update(
+            status=Message.Status.FAILED,
+            node_id=node_id,
+            stat=extra,
+            finished_at=now,
+            lease_owner="",
+            lease_until=None,
+        )
+    elif kind is OutcomeKind.RELEASED:
+        qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
+    elif kind is OutcomeKind.EXPIRED:
+        qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
+    else:  # AMBIGUOUS_FAILED
+        qs.update(
+            status=Message.Status.FAILED,
+            stat=AMBIGUOUS_STAT,
+            possible_duplicate=True,
+            finished_at=now,
+            lease_owner="",
+            lease_until=None,
+        )
 
 
 def _segments_insert(segments: list[MessageSegment]) -> None:
@@ -442,90 +483,140 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
     by_id: dict[int, list[ReportIn]] = defaultdict(list)
     for report in reports:
         by_id[msg_id_to_signed(report.msg_id)].append(report)
-    unmatched: list[ReportIn] = []
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lines: list[str] = []
+    finished: list[Finished] = []
     with transaction.atomic():
-        found: dict[int, tuple[int, int, datetime, int]] = {}
-        for seg_id, db_id, message_id, submitted_at, segments in MessageSegment.objects.filter(
-            carrier_msg_id__in=list(by_id)
-        ).values_list("id", "carrier_msg_id", "message_id", "submitted_at", "message__segments"):
-            if db_id not in found or submitted_at > found[db_id][2]:  # the same id twice: the latest send
-                found[db_id] = (seg_id, message_id, submitted_at, segments)
-        reported = {
-            message_id: (submitted_at, by_id[db_id][-1].stat[:16])
-            for db_id, (_, message_id, submitted_at, _) in found.items()
-        }
-        for db_id, items in by_id.items():
-            if db_id not in found:
-                unmatched.extend(items)
+        found = _reported_segments(by_id)
+        unmatched = [report for db_id, items in by_id.items() if db_id not in found for report in items]
         if not found:
             return unmatched
-        by_stat: dict[str, list[int]] = defaultdict(list)
-        for db_id, (seg_id, _, _, _) in found.items():
-            by_stat[by_id[db_id][-1].stat[:16]].append(seg_id)
-        for stat, seg_ids in by_stat.items():
-            MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+        _segment_stats_write(found, by_id, now)
         done: set[int] = set()
         if connection.vendor == "postgresql":
-            done = _one_segment_reports(found, by_id, now, counts, lines)
-        message_ids = sorted({message_id for _, message_id, _, _ in found.values()} - done)
-        messages = {
-            row[0]: row
-            for row in Message.objects.select_for_update()
-            .filter(id__in=message_ids)
-            .order_by("id")
-            .values_list(
-                "id",
-                "status",
-                "submitted_at",
-                "segments",
-                "units",
-                "contract_id",
-                "notice_type_id",
-                "node_id",
-                named=True,
-            )
-        }
-        pending = [m for m in messages.values() if m.status == SUBMITTED]
-        stats: dict[int, list[str]] = defaultdict(list)
-        last_sent = {}
-        for m in pending:
-            sent_at, stat = reported[m.id]
-            if m.segments == 1 and sent_at == m.submitted_at:  # one segment, reported now: no need to read the others
-                stats[m.id].append(stat)
-            else:
-                last_sent[m.id] = m.submitted_at
-        if last_sent:
-            for message_id, stat, submitted_at in MessageSegment.objects.filter(
-                message_id__in=list(last_sent)
-            ).values_list("message_id", "stat", "submitted_at"):
-                if submitted_at == last_sent[message_id]:  # segments of earlier (ambiguous) sends do not count
-                    stats[message_id].append(stat)
-        delivered: list[int] = []
-        failed: dict[str, list[int]] = defaultdict(list)
-        for m in pending:
-            outcome = rules.message_outcome(stats[m.id], m.segments)
-            if outcome is None:
-                continue
-            key = (m.contract_id, rules.counting_day(m.submitted_at), m.notice_type_id, m.node_id)
-            if outcome[0] == "delivered":
-                delivered.append(m.id)
-                counts[key]["delivered_messages"] += 1
-                counts[key]["delivered_units"] += m.units
-            else:
-                failed[outcome[1]].append(m.id)
-                counts[key]["failed_messages"] += 1
-            lines.append(f"message {m.id} {outcome[0]} ({outcome[1]})")
-        if delivered:
-            Message.objects.filter(id__in=delivered).update(
-                status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now
-            )
-        for stat, ids in failed.items():
-            Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
+            done = _one_segment_reports(found, by_id, now, finished)
+        finished += _reported_messages_finish(found, by_id, done, now)
+        counts, lines = _messages_finished(finished)
         daily_counts_add(counts)
     _log_lines(lines)
     return unmatched
+
+
+class _Found(NamedTuple):
+    """The segment a report is for (the latest send when the carrier id occurs twice)."""
+
+    seg_id: int
+    message_id: int
+    submitted_at: datetime
+    segments: int  # of its message
+
+
+class Finished(NamedTuple):
+    """A message a status report just took to its final status (`delivered` or `failed`)."""
+
+    id: int
+    status: str
+    stat: str
+    contract_id: int
+    notice_type_id: int | None
+    node_id: int | None
+    submitted_at: datetime
+    units: int
+
+
+def _stat(items: list[ReportIn]) -> str:
+    return items[-1].stat[:16]  # the latest report for a carrier id counts
+
+
+def _reported_segments(by_id: dict[int, list[ReportIn]]) -> dict[int, _Found]:
+    found: dict[int, _Found] = {}
+    for seg_id, db_id, message_id, submitted_at, segments in MessageSegment.objects.filter(
+        carrier_msg_id__in=list(by_id)
+    ).values_list("id", "carrier_msg_id", "message_id", "submitted_at", "message__segments"):
+        if db_id not in found or submitted_at > found[db_id].submitted_at:  # the same id twice: the latest send
+            found[db_id] = _Found(seg_id, message_id, submitted_at, segments)
+    return found
+
+
+def _segment_stats_write(found: dict[int, _Found], by_id: dict[int, list[ReportIn]], now: datetime) -> None:
+    by_stat: dict[str, list[int]] = defaultdict(list)
+    for db_id, seg in found.items():
+        by_stat[_stat(by_id[db_id])].append(seg.seg_id)
+    for stat, seg_ids in by_stat.items():
+        MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+
+
+def _reported_messages_finish(
+    found: dict[int, _Found], by_id: dict[int, list[ReportIn]], done: set[int], now: datetime
+) -> list[Finished]:
+    """Lock the reported messages not finished yet (`done`), decide each from its segments' stats
+    (rules.message_outcome) and write the final statuses. Returns the messages finished here."""
+    reported = {seg.message_id: (seg.submitted_at, _stat(by_id[db_id])) for db_id, seg in found.items()}
+    message_ids = sorted({seg.message_id for seg in found.values()} - done)
+    rows = (
+        Message.objects.select_for_update()
+        .filter(id__in=message_ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "status",
+            "submitted_at",
+            "segments",
+            "units",
+            "contract_id",
+            "notice_type_id",
+            "node_id",
+            named=True,
+        )
+    )
+    messages = [m for m in rows if m.status == SUBMITTED]  # every reported row is locked, in id order
+    stats: dict[int, list[str]] = defaultdict(list)
+    last_sent = {}
+    for m in messages:
+        sent_at, stat = reported[m.id]
+        if m.segments == 1 and sent_at == m.submitted_at:  # one segment, reported now: no need to read the others
+            stats[m.id].append(stat)
+        else:
+            last_sent[m.id] = m.submitted_at
+    if last_sent:
+        for message_id, stat, submitted_at in MessageSegment.objects.filter(message_id__in=list(last_sent)).values_list(
+            "message_id", "stat", "submitted_at"
+        ):
+            if submitted_at == last_sent[message_id]:  # segments of earlier (ambiguous) sends do not count
+                stats[message_id].append(stat)
+    finished: list[Finished] = []
+    for m in messages:
+        outcome = rules.message_outcome(stats[m.id], m.segments)
+        if outcome is not None:
+            finished.append(
+                Finished(m.id, *outcome, m.contract_id, m.notice_type_id, m.node_id, m.submitted_at, m.units)
+            )
+    delivered = [f.id for f in finished if f.status == Message.Status.DELIVERED]
+    if delivered:
+        Message.objects.filter(id__in=delivered).update(
+            status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now
+        )
+    failed: dict[str, list[int]] = defaultdict(list)
+    for f in finished:
+        if f.status == Message.Status.FAILED:
+            failed[f.stat].append(f.id)
+    for stat, ids in failed.items():
+        Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
+    return finished
+
+
+def _messages_finished(finished: Sequence[Finished]) -> tuple[Counts, list[str]]:
+    """Every message a status report took to its final status passes here once, inside the transaction that
+    wrote it (both the PostgreSQL one-statement path and the general one): its daily counts and its log line."""
+    counts = _counts()
+    lines: list[str] = []
+    for f in finished:
+        key = (f.contract_id, rules.counting_day(f.submitted_at), f.notice_type_id, f.node_id)
+        if f.status == Message.Status.DELIVERED:
+            counts[key]["delivered_messages"] += 1
+            counts[key]["delivered_units"] += f.units
+        else:
+            counts[key]["failed_messages"] += 1
+        lines.append(f"message {f.id} {f.status} ({f.stat})")
+    return counts, lines
 
 
 _ONE_SEGMENT_SQL = """
@@ -538,29 +629,27 @@ RETURNING m.id, m.contract_id, m.submitted_at, m.notice_type_id, m.node_id, m.un
 """
 
 
-def _one_segment_reports(found, by_id, now, counts, lines) -> set[int]:
+def _one_segment_reports(
+    found: dict[int, _Found], by_id: dict[int, list[ReportIn]], now: datetime, finished: list[Finished]
+) -> set[int]:
     """PostgreSQL: finish one-segment messages with one UPDATE ... RETURNING per Stat, without locking and
     re-reading them first (the status condition makes a second sender's update of the same row a no-op, and
-    only returned rows are counted). Returns the ids of the messages handled here."""
+    only returned rows are finished here). Returns the ids of the messages handled here."""
     seg_ids: dict[str, list[int]] = defaultdict(list)
     handled: set[int] = set()
-    for db_id, (seg_id, message_id, _, segments) in found.items():
-        if segments == 1:
-            seg_ids[by_id[db_id][-1].stat[:16]].append(seg_id)
-            handled.add(message_id)
+    for db_id, seg in found.items():
+        if seg.segments == 1:
+            seg_ids[_stat(by_id[db_id])].append(seg.seg_id)
+            handled.add(seg.message_id)
     with connection.cursor() as cursor:
         for stat, ids in seg_ids.items():
             delivered = stat == rules.DELIVERED_STAT
             status = Message.Status.DELIVERED if delivered else Message.Status.FAILED
             cursor.execute(_ONE_SEGMENT_SQL, [status, stat, now, delivered, now, ids])
             for message_id, contract_id, submitted_at, notice_type_id, node_id, units in cursor.fetchall():
-                key = (contract_id, rules.counting_day(submitted_at), notice_type_id, node_id)
-                if delivered:
-                    counts[key]["delivered_messages"] += 1
-                    counts[key]["delivered_units"] += units
-                else:
-                    counts[key]["failed_messages"] += 1
-                lines.append(f"message {message_id} {status} ({stat})")
+                finished.append(
+                    Finished(message_id, status, stat, contract_id, notice_type_id, node_id, submitted_at, units)
+                )
     return handled
 
 
