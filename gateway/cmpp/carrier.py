@@ -7,7 +7,7 @@ CMPP's own; nothing CMPP-specific leaves this module.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 
 from gateway.carrier import registry
 from gateway.carrier.session import (
@@ -25,7 +25,15 @@ from gateway.carrier.session import (
     SubmitOrder,
     Uplink,
 )
-from gateway.cmpp.client import DeliverEvent, DeliverMO, DeliverReport, Session, SessionConfig, SessionState
+from gateway.cmpp.client import (
+    DeliverEvent,
+    DeliverMO,
+    DeliverReport,
+    SegmentResult,
+    Session,
+    SessionConfig,
+    SessionState,
+)
 from gateway.cmpp.client import SubmitRequest as CmppSubmitRequest
 from gateway.cmpp.errors import CmppError, PeerDead
 from gateway.cmpp.errors import SubmitAmbiguous as CmppSubmitAmbiguous
@@ -60,8 +68,8 @@ def session_config(config: NodeConfig) -> SessionConfig:
     )
 
 
-def _acks(segments: object) -> list[SegmentAck]:
-    return [SegmentAck(s.pk_number, s.msg_id, s.result) for s in segments]  # type: ignore[attr-defined]
+def _acks(segments: Iterable[SegmentResult]) -> list[SegmentAck]:
+    return [SegmentAck(s.pk_number, s.msg_id, s.result) for s in segments]
 
 
 class CmppCarrierSession:

@@ -957,7 +957,7 @@ class Session:
         if queue and now - min(seg.queued_at for seg in queue) >= limit:
             # Every waiting segment is checked, not only the head: a segment put back at the head after
             # result 8 has a fresh timestamp and must not shield the older ones behind it.
-            keep = deque()
+            keep: deque[_Seg] = deque()
             while queue:
                 seg = queue.popleft()
                 if now - seg.queued_at >= limit:

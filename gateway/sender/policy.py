@@ -16,10 +16,14 @@ that the functions below change.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Generic, TypeVar
 
 from gateway.carrier.backoff import Backoff
+
+K = TypeVar("K", bound=Hashable)
 
 
 class NodeState(Enum):
@@ -166,18 +170,18 @@ def traffic_share(health: NodeHealth, now: float, cfg: PolicyConfig) -> float:
     return max(cfg.ramp_floor, min(1.0, cfg.ramp_floor + (1 - cfg.ramp_floor) * progress))
 
 
-class WeightedPicker:
+class WeightedPicker(Generic[K]):
     """Smooth weighted round-robin (nginx): spreads picks in proportion to the current weights."""
 
     __slots__ = ("_current",)
 
     def __init__(self) -> None:
-        self._current: dict[str, float] = {}
+        self._current: dict[K, float] = {}
 
-    def pick(self, weights: dict[str, float]) -> str | None:
+    def pick(self, weights: Mapping[K, float]) -> K | None:
         """One name among those with weight > 0, or None if there is none."""
         total = 0.0
-        best: str | None = None
+        best: K | None = None
         current = self._current
         for name, weight in weights.items():
             if weight <= 0:

@@ -107,7 +107,7 @@ class SenderSettings:
     no_report_grace_seconds: float = 3600.0  # after validity: a submitted message without a report -> no_report
 
     @classmethod
-    def from_django(cls, **overrides) -> SenderSettings:
+    def from_django(cls, **overrides: Any) -> SenderSettings:
         values = {
             "batch": settings.GATEWAY_SENDER_BATCH,
             "lease_seconds": settings.GATEWAY_SENDER_LEASE_SECONDS,
@@ -156,7 +156,7 @@ class Sender:
             ramp_seconds=self.cfg.ramp_seconds,
             max_error_rate=self.cfg.max_error_rate,
         )
-        self.picker = policy.WeightedPicker()
+        self.picker: policy.WeightedPicker[int] = policy.WeightedPicker()
         self.local: deque[Job] = deque()
         self.tasks: set[asyncio.Future[Any]] = set()
         self.wakeup = asyncio.Event()
@@ -656,17 +656,19 @@ class Sender:
 
     async def _replay_dead(self) -> None:
         """Replay the journals of dead senders on this host (see journal.py)."""
-        if self.journal is None or self._replaying:
+        own = self.journal
+        if own is None or self.cfg.journal_dir is None or self._replaying:
             return
         self._replaying = True
+        loop = asyncio.get_running_loop()
+        directory = self.cfg.journal_dir
         try:
-            found = await self._loop.run_in_executor(
-                None,
-                lambda: list(journal.dead_journals(self.cfg.journal_dir, self.journal.path, scope=self.journal_scope)),
+            found = await loop.run_in_executor(
+                None, lambda: list(journal.dead_journals(directory, own.path, scope=self.journal_scope))
             )
             for path, fd in found:
                 try:
-                    state = await self._loop.run_in_executor(None, journal.read, fd)
+                    state = await loop.run_in_executor(None, journal.read, fd)
                     if not state.empty:
                         await self._db(store.journal_replay, state=state, now=timezone.now())
                 except Exception:
@@ -690,7 +692,8 @@ class Sender:
                 barrier.wait()  # one call per worker thread
             connections.close_all()
 
-        await asyncio.gather(*(self._loop.run_in_executor(self.executor, close) for _ in range(workers)))
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self.executor, close) for _ in range(workers)))
         self.executor.shutdown(wait=True)
 
     def _db(self, func: Callable[..., _T], /, **kwargs: Any) -> asyncio.Future[_T]:

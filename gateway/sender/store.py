@@ -31,6 +31,7 @@ from gateway.models import (
     UplinkMessage,
 )
 from gateway.sender import rules
+from gateway.sender.journal import JournalState
 from gateway.services.optouts import optout_set
 from sms_contract.masking import mask_mobile
 
@@ -48,6 +49,14 @@ class OutcomeKind(enum.StrEnum):
     RELEASED = "released"  # give it back to the queue
     EXPIRED = "expired"  # validity ran out while we tried
     AMBIGUOUS_FAILED = "ambiguous_failed"  # answer lost and the policy says fail
+
+
+CountKey = tuple[int, date, int | None, int | None]  # (contract_id, day, notice_type_id, node_id)
+Counts = dict[CountKey, dict[str, int]]
+
+
+def _counts() -> Counts:
+    return defaultdict(lambda: defaultdict(int))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +193,7 @@ def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: dat
     return lease_until
 
 
-def journal_replay(*, state, now: datetime) -> dict[str, int]:
+def journal_replay(*, state: JournalState, now: datetime) -> dict[str, int]:
     """Settle what a dead sender's journal (`journal.JournalState`) says, before its leases run out.
 
     * acknowledged (every SUBMIT_RESP in the journal): recorded as submitted (or failed for a refusal) with
@@ -225,7 +234,9 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
             if message_id in ours:
                 kind = OutcomeKind.ACCEPTED if all(a.result == 0 for a in answers) else OutcomeKind.REFUSED
                 claimed_row = Claimed(
-                    *(getattr(row, name) for name in SEND_FIELDS), row.lease_until, row.possible_duplicate
+                    **{name: getattr(row, name) for name in SEND_FIELDS},
+                    lease_until=row.lease_until,
+                    possible_duplicate=row.possible_duplicate,
                 )
                 outcomes.append(
                     Outcome(
@@ -278,7 +289,7 @@ def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_0
     become `no_report` (final) and are counted in `DailyCount.no_report_messages` on the day they were
     submitted. A report arriving later still updates its segment but no longer changes the message."""
     cutoff = now - timedelta(seconds=grace_seconds)
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts = _counts()
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
@@ -332,14 +343,6 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
             _outcome_status_write(kind, node_id, extra, ids, owner=owner, now=now)
         daily_counts_add(plan.counts)
     _log_lines(plan.lines)
-
-
-CountKey = tuple[int, date, int | None, int | None]  # (contract_id, day, notice_type_id, node_id)
-Counts = dict[CountKey, dict[str, int]]
-
-
-def _counts() -> Counts:
-    return defaultdict(lambda: defaultdict(int))
 
 
 @dataclass(slots=True)
@@ -749,7 +752,7 @@ _COUNT_FIELDS = (
 )
 
 
-def daily_counts_add(counts: dict[tuple, dict[str, int]]) -> None:
+def daily_counts_add(counts: Counts) -> None:
     """Add to the daily counts keyed (contract_id, day, notice_type_id, node_id). Keys go in sorted order so
     concurrent senders cannot deadlock. PostgreSQL: one INSERT ... ON CONFLICT DO UPDATE; elsewhere an
     UPDATE with F() and an INSERT when nothing was there (run inside the caller's transaction)."""
