@@ -1,7 +1,8 @@
 """CMPP 2.0 / 3.0 for the SP side, in plain asyncio (no Django). See docs/cmpp.md.
 
 The names below are the package's public API; submodules (pdu, codec, auth, msgid, text, segmentation,
-ratelimit, simulator) hold the building blocks.
+ratelimit, simulator) hold the building blocks, and `carrier` adapts a Session to the sender's
+protocol-neutral `gateway.carrier.CarrierSession`.
 """
 
 from gateway.carrier.backoff import Backoff

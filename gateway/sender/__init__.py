@@ -7,5 +7,6 @@ enabled node with failover, and records answers, status reports and uplink messa
 - `store.py`: the database side (claims with leases, bulk result and report writes, daily counts).
 - `adapters.py`: CarrierNode rows and claimed messages -> the protocol-neutral objects of `gateway.carrier`.
 - `runner.py`: the asyncio engine `runsender` runs (claim, dispatch, submit); `monitor.py`: node health while
-  it runs; `writer.py`: batched writes; `nodes.py`: a node's live bookkeeping; `http.py`: /metrics, /healthz.
+  it runs; `writer.py`: batched writes; `dbthreads.py`: database calls off the loop; `nodes.py`: a node's live
+  bookkeeping; `http.py`: /metrics, /healthz.
 """

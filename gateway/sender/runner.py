@@ -28,18 +28,16 @@ import logging
 import os
 import random
 import socket
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from gateway import metrics
@@ -56,6 +54,7 @@ from gateway.carrier.session import (
 )
 from gateway.sender import journal, policy, store
 from gateway.sender.adapters import NodeSpec, submit_order
+from gateway.sender.dbthreads import DbThreads
 from gateway.sender.monitor import NodeMonitor
 from gateway.sender.nodes import Job, Node
 from gateway.sender.outages import OutageWatch
@@ -171,13 +170,10 @@ class Sender:
             if self.cfg.journal_dir
             else None
         )
-        self.db_ok = True  # False from a failed database call until the next one that works
         self.held: set[int] = set()  # claimed and not yet settled in the database: the leases to renew
         self.renewed_until: datetime | None = None
         self._replaying = False
-        self.executor = ThreadPoolExecutor(
-            max_workers=1 if connection.vendor == "sqlite" else 4, thread_name_prefix="sender-db"
-        )
+        self.database = DbThreads(on_reachable=self.capacity_free.set)
         self.outages = OutageWatch(
             node_down_seconds=self.cfg.node_down_ticket_seconds, all_down_seconds=self.cfg.all_down_ticket_seconds
         )
@@ -256,7 +252,7 @@ class Sender:
             await self.writer.flush()
             await self.writer.flush_reports(final=True)
         finally:
-            await self._close_db_threads()
+            await self.database.close()
             if self.journal is not None:
                 # Everything settled: the journal goes; otherwise it stays for the next sender to replay.
                 self.journal.close(remove=not self.writer.outcomes and not self.journal.unsettled)
@@ -683,39 +679,14 @@ class Sender:
     def _now(self) -> float:
         return time.monotonic()
 
-    async def _close_db_threads(self) -> None:
-        workers = self.executor._max_workers
-        barrier = threading.Barrier(workers, timeout=5)
-
-        def close() -> None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait()  # one call per worker thread
-            connections.close_all()
-
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self.executor, close) for _ in range(workers)))
-        self.executor.shutdown(wait=True)
-
     def _db(self, func: Callable[..., _T], /, **kwargs: Any) -> asyncio.Future[_T]:
-        """Run a database function on the sender's DB threads (one on SQLite, which locks whole tables).
-        Every call tells whether the database is reachable: while it is not, sending pauses (see db_ok)."""
-        loop = self._loop or asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, functools.partial(_db_call, func, kwargs))
-        future.add_done_callback(self._db_done)
-        return future
+        """Run a database function on the sender's database threads (dbthreads.py)."""
+        return self.database.call(func, **kwargs)
 
-    def _db_done(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is None:
-            if not self.db_ok:
-                self.db_ok = True
-                log.warning("database reachable again: sending resumes")
-                self.capacity_free.set()
-        elif isinstance(exc, OperationalError | InterfaceError) and self.db_ok:
-            self.db_ok = False
-            log.error("database unreachable (%s): sending paused until it answers", exc)
+    @property
+    def db_ok(self) -> bool:
+        """False while the database does not answer: sending pauses."""
+        return self.database.ok
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -751,8 +722,3 @@ class Sender:
 
 def _answer(segment: SegmentAck) -> SegmentAnswer:
     return SegmentAnswer(segment.number, segment.msg_id, segment.result)
-
-
-def _db_call(func: Callable[..., _T], kwargs: dict[str, Any]) -> _T:
-    close_old_connections()
-    return func(**kwargs)

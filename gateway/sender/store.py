@@ -402,38 +402,20 @@ def _outcome_status_write(
     kind: OutcomeKind, node_id: int | None, extra: bool | str, ids: list[int], *, owner: str, now: datetime
 ) -> None:
     """The status UPDATE of one group of outcomes (only messages still queued: a message settled meanwhile by
-    a journal replay is left alone)."""
+    a journal replay is left alone). Every kind gives the lease back."""
     qs = Message.objects.filter(id__in=ids, status=QUEUED)
+    lease_free = {"lease_owner": "", "lease_until": None}
     if kind is OutcomeKind.ACCEPTED:
-        qs.update(
-            status=SUBMITTED,
-            node_id=node_id,
-            submitted_at=now,
-            possible_duplicate=extra,
-            lease_owner="",
-            lease_until=None,
-        )
+        qs.update(status=SUBMITTED, node_id=node_id, submitted_at=now, possible_duplicate=extra, **lease_free)
     elif kind is OutcomeKind.REFUSED:
-        qs.update(
-            status=Message.Status.FAILED,
-            node_id=node_id,
-            stat=extra,
-            finished_at=now,
-            lease_owner="",
-            lease_until=None,
-        )
+        qs.update(status=Message.Status.FAILED, node_id=node_id, stat=extra, finished_at=now, **lease_free)
     elif kind is OutcomeKind.RELEASED:
-        qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
+        qs.filter(lease_owner=owner).update(possible_duplicate=extra, **lease_free)
     elif kind is OutcomeKind.EXPIRED:
-        qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
+        qs.update(status=Message.Status.EXPIRED, finished_at=now, **lease_free)
     else:  # AMBIGUOUS_FAILED
         qs.update(
-            status=Message.Status.FAILED,
-            stat=AMBIGUOUS_STAT,
-            possible_duplicate=True,
-            finished_at=now,
-            lease_owner="",
-            lease_until=None,
+            status=Message.Status.FAILED, stat=AMBIGUOUS_STAT, possible_duplicate=True, finished_at=now, **lease_free
         )
 
 

@@ -350,7 +350,7 @@ def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_nod
     (nothing it sends could be recorded), then resumes alone; nothing is lost, copies are flagged."""
     from unittest import mock
 
-    from gateway.sender import runner
+    from gateway.sender import dbthreads
 
     messages = 3000 if connection.vendor == "postgresql" else 600
     port = free_port()
@@ -367,7 +367,7 @@ def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_nod
         def down(func, kwargs):
             raise OperationalError("server closed the connection unexpectedly")
 
-        with mock.patch.object(runner, "_db_call", down):  # every database call of the sender fails
+        with mock.patch.object(dbthreads, "_call", down):  # every database call of the sender fails
             await asyncio.sleep(1.0)  # the first failed call pauses sending
             paused_at = sim.stats.submits
             assert not sender.db_ok
