@@ -76,10 +76,6 @@ TERMINAL_ID_SIZE_V2 = 21  # Fee/Dest/Src terminal ids, bytes
 TERMINAL_ID_SIZE_V3 = 32
 
 
-def terminal_id_size(v3: bool) -> int:
-    return TERMINAL_ID_SIZE_V3 if v3 else TERMINAL_ID_SIZE_V2
-
-
 def is_v3(version: int) -> bool:
     """True when ``version`` selects the 3.0 layouts (high nibble 3 or more)."""
     return version >> 4 >= 3
