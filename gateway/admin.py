@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from gateway import models, rules
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.services.clients import api_client_issue_credentials, api_client_rotate, carrier_node_set_secret
 from sms_contract.masking import can_see_full_mobile, display_mobile, mask_mobile, mask_mobiles_in_text
 
@@ -297,7 +298,7 @@ class MessageSegmentInline(admin.TabularInline):
 
     @admin.display(description=_("运营商 Msg_Id"))
     def carrier_msg_id_unsigned(self, obj) -> str:
-        return str(obj.carrier_msg_id & 0xFFFFFFFFFFFFFFFF)
+        return str(msg_id_from_signed(obj.carrier_msg_id))
 
 
 @admin.register(models.Message)
