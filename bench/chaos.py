@@ -425,7 +425,11 @@ class Chaos:
         health: list[tuple[str, bool, float]] = []
         senders_alive = [False, False]
         try:
-            while len(poster.accepted) < total // 3 and poster.is_alive():
+            # Fault once a third is accepted and the senders are sending (a tenth acknowledged).
+            while poster.is_alive() and (
+                len(poster.accepted) < total // 3
+                or sum(n for k, n in self.statuses().items() if k != "queued") < total // 10
+            ):
                 time.sleep(0.05)
             fault_at = time.monotonic()
             if name == "web_kill":
@@ -493,6 +497,7 @@ class Chaos:
                 "slowest_answer_during_fault": round(max((a[4] for a in during), default=0.0), 2),
                 "healthz_during_outage": sorted({f"{st}{'' if js else ' not json'}" for st, js, _ in health}),
                 "web_serves_again_seconds": None if served_again is None else round(served_again - t_back, 2),
+                "answers_5xx_after_back": sum(1 for a in poster.answers if a[0] >= t_back and a[1].startswith("5")),
                 "senders_alive_at_end": senders_alive,
                 "sender_log": log_lines,
                 "acknowledged_again_seconds": None if resumed is None else round(resumed.timestamp() - back_wall, 2),
