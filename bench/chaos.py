@@ -33,8 +33,9 @@ nothing is sent twice unflagged, and what the web answered meanwhile (status, JS
 web_kill (the whole gunicorn, master and workers, SIGKILLed while a batch is in flight; started again
 after 2 s), web_workers_kill (its workers SIGKILLed while a batch is in flight; the master forks new ones
 and the client's own second try reaches them), pg_restart (`pg_ctl restart -m fast` of the cluster),
-pg_stop (cluster stopped for --outage s, then started). The senders are not restarted: they have to pause
-and resume by themselves.
+pg_stop (cluster stopped for --outage s, then started), intake_redis_stop (Redis stopped for --outage s
+while notices are posted: intake must keep answering 202, /healthz/ "degraded"). The senders are not
+restarted: they have to pause and resume by themselves.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ OUT = ROOT / "bench" / "out" / "chaos"
 DB_NAME = "sms_chaos"
 SECRET = "chaos-s3cret"
 SCENARIOS = ["node_kill", "sender_kill", "redis_stop", "both_down", "node_stalled", "node_result8", "node_refusing"]
-INTAKE_SCENARIOS = ["web_kill", "web_workers_kill", "pg_restart", "pg_stop"]
+INTAKE_SCENARIOS = ["web_kill", "web_workers_kill", "pg_restart", "pg_stop", "intake_redis_stop"]
 
 
 class Cluster:
@@ -209,6 +210,11 @@ class Chaos:
             "SECURE_SSL_REDIRECT": "false",
             "WEB_CONCURRENCY": "2",
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            **(
+                {"GATEWAY_NO_REPORT_GRACE_SECONDS": str(self.args.no_report_grace)}
+                if self.args.no_report_grace is not None
+                else {}
+            ),
         }
 
     # ------------------------------------------------------------------ processes
@@ -294,10 +300,10 @@ class Chaos:
                 INSERT INTO gateway_message (contract_id, client_ref, mobile, content, src_id, units, segments,
                     status, stat, created_at, valid_until, lease_owner, attempts, possible_duplicate)
                 SELECT %s, '', '138' || lpad(g::text, 8, '0'), '【12123】您的机动车有一条交通违法记录，请及时处理。',
-                       '1069121230', 1, 1, 'queued', '', now(), now() + interval '1 day', '', 0, false
+                       '1069121230', 1, 1, 'queued', '', now(), now() + %s * interval '1 second', '', 0, false
                 FROM generate_series(1, %s) AS g
                 """,
-                [contract_id, queued],
+                [contract_id, self.args.validity, queued],
             )
 
     def setup_nodes(self) -> None:
@@ -399,12 +405,15 @@ class Chaos:
         """Done when nothing is queued and the reports stopped coming for 5 s (a killed node's pending reports
         die with it: those messages wait for validity + grace, then become no_report)."""
         deadline = time.monotonic() + self.args.timeout
+        # With --no-report-grace: wait for the messages whose reports died to become no_report (validity +
+        # grace + one sweep of 30 s).
+        patience = 5 if self.args.no_report_grace is None else self.args.validity + self.args.no_report_grace + 35
         last, still = None, time.monotonic()
         while time.monotonic() < deadline:
             counts = self.statuses()
             if counts != last:
                 last, still = counts, time.monotonic()
-            if not counts.get("queued") and (not counts.get("submitted") or time.monotonic() - still > 5):
+            if not counts.get("queued") and (not counts.get("submitted") or time.monotonic() - still > patience):
                 break
             time.sleep(0.5)
         time.sleep(1.0)
@@ -456,12 +465,14 @@ class Chaos:
             elif name == "pg_restart":
                 self.cluster.restart()
                 back_at, back_wall = time.monotonic(), time.time()
-            elif name == "pg_stop":
-                self.cluster.stop()
+            elif name in ("pg_stop", "intake_redis_stop"):
+                stop, start = (self.cluster.stop, self.cluster.start) if name == "pg_stop" else (
+                    self.redis_stop, self.redis_start)  # fmt: skip
+                stop()
                 while time.monotonic() - fault_at < self.args.outage:
                     health.append(self.healthz())
                     time.sleep(max(0.0, 1.0 - health[-1][2]))
-                self.cluster.start()
+                start()
                 back_at, back_wall = time.monotonic(), time.time()
             else:
                 raise ValueError(name)
@@ -506,7 +517,7 @@ class Chaos:
                 "answers_during_fault": outcomes,
                 "answers_during_fault_not_json": sum(1 for a in during if a[1].isdigit() and not a[2]),
                 "slowest_answer_during_fault": round(max((a[4] for a in during), default=0.0), 2),
-                "healthz_during_outage": sorted({f"{st}{'' if js else ' not json'}" for st, js, _ in health}),
+                "healthz_during_outage": sorted({f"{st} {state}" for st, state, _ in health}),
                 "web_serves_again_seconds": None if served_again is None else round(served_again - t_back, 2),
                 "answers_5xx_after_back": sum(1 for a in poster.answers if a[0] >= t_back and a[1].startswith("5")),
                 "senders_alive_at_end": senders_alive,
@@ -516,7 +527,8 @@ class Chaos:
         )
         return result
 
-    def healthz(self) -> tuple[str, bool, float]:
+    def healthz(self) -> tuple[str, str, float]:
+        """(HTTP status, the answer's "status" or "not json", seconds) of the web's /healthz/."""
         started = time.monotonic()
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=40)
@@ -524,13 +536,12 @@ class Chaos:
             response = conn.getresponse()
             body = response.read()
             try:
-                json.loads(body)
-                is_json = True
+                state = str(json.loads(body).get("status"))
             except ValueError:
-                is_json = False
-            return str(response.status), is_json, time.monotonic() - started
+                state = "not json"
+            return str(response.status), state, time.monotonic() - started
         except OSError as exc:
-            return type(exc).__name__, False, time.monotonic() - started
+            return type(exc).__name__, "", time.monotonic() - started
 
     def fault(self, name: str):
         if name == "node_kill":
@@ -640,6 +651,10 @@ def main() -> None:
     parser.add_argument("--web-port", type=int, default=0, help="gunicorn's port (default: a free one)")
     parser.add_argument("--post-batch", type=int, default=50, help="notices per batch (intake scenarios)")
     parser.add_argument("--post-rate", type=float, default=150.0, help="notices posted per second (intake scenarios)")
+    parser.add_argument("--validity", type=int, default=86400, help="seconds the queued notices are valid (scenarios "
+                        "that queue them)")  # fmt: skip
+    parser.add_argument("--no-report-grace", type=float, default=None, help="GATEWAY_NO_REPORT_GRACE_SECONDS for the "
+                        "senders; the run then waits for unreported messages to become no_report")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the cluster (and its database) running afterwards")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
