@@ -195,6 +195,8 @@ class Sender:
             else None
         )
         self.db_ok = True  # False from a failed database call until the next one that works
+        self.db_lost_at: datetime | None = None  # wall clock: when the last database outage began
+        self.db_back_at: float | None = None  # monotonic: when the database answered again
         self.held: set[int] = set()  # claimed and not yet settled in the database: the leases to renew
         self.renewed_until: datetime | None = None
         self._replaying = False
@@ -556,12 +558,17 @@ class Sender:
             await self._wait(self.capacity_free, 0.2)
             return
         if len(self.local) < self.cfg.batch // 2:
+            # For one lease period after a database outage, leases that ran out during it are left to their
+            # owners (they renew within renew_seconds, or record what the carrier took): only leases that had
+            # run out before it began are taken over (their owners were dead already).
+            after_outage = self.db_back_at is not None and self._now() - self.db_back_at < self.cfg.lease_seconds
             claimed = await self._db(
                 store.message_claim_batch,
                 owner=self.owner,
                 limit=self.cfg.batch,
                 lease_seconds=self.cfg.lease_seconds,
                 now=timezone.now(),
+                takeover_before=self.db_lost_at if after_outage else None,
             )
             self.stats["claimed"] += len(claimed)
             if claimed:
@@ -877,10 +884,12 @@ class Sender:
         if exc is None:
             if not self.db_ok:
                 self.db_ok = True
+                self.db_back_at = self._now()
                 log.warning("database reachable again: sending resumes")
                 self.capacity_free.set()
         elif isinstance(exc, OperationalError | InterfaceError) and self.db_ok:
             self.db_ok = False
+            self.db_lost_at = timezone.now()
             log.error("database unreachable (%s): sending paused until it answers", exc)
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
