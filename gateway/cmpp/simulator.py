@@ -454,7 +454,7 @@ class Simulator:
                 f'"src_id":{_esc(submit.src_id)},"service_id":{_esc(submit.service_id)},'
                 f'"pk_total":{submit.pk_total},"pk_number":{submit.pk_number},"text":{_esc(_segment_text(submit))},'
                 f'"msg_fmt":{submit.msg_fmt},"registered_delivery":{submit.registered_delivery},'
-                f'"node":{self.config.node_id}}}\n')
+                f'"node":{self.config.node_id},"at":{time.time():.4f}}}\n')
 
     def _schedule_reports(self, conn: _Conn, msg_id: int, submit: Submit) -> None:
         loop = asyncio.get_running_loop()

@@ -8,11 +8,14 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.utils import timezone
 
 log = logging.getLogger("gateway.sender")
 
@@ -26,6 +29,8 @@ class DbThreads:
         self.workers = 1 if connection.vendor == "sqlite" else POSTGRES_THREADS
         self.executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sender-db")
         self.ok = True  # False from a failed call (database unreachable) until the next one that works
+        self.lost_at: datetime | None = None  # wall clock: when the last outage began
+        self.back_at: float | None = None  # monotonic: when the database answered again
         self._on_reachable = on_reachable
 
     def call(self, func: Callable[..., _T], /, **kwargs: Any) -> asyncio.Future[_T]:
@@ -41,10 +46,12 @@ class DbThreads:
         if exc is None:
             if not self.ok:
                 self.ok = True
+                self.back_at = time.monotonic()
                 log.warning("database reachable again: sending resumes")
                 self._on_reachable()
         elif isinstance(exc, OperationalError | InterfaceError) and self.ok:
             self.ok = False
+            self.lost_at = timezone.now()
             log.error("database unreachable (%s): sending paused until it answers", exc)
 
     async def close(self) -> None:

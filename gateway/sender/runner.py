@@ -429,12 +429,19 @@ class Sender:
             await self._wait(self.capacity_free, 0.2)
             return
         if len(self.local) < self.cfg.batch // 2:
+            # For one lease period after a database outage, leases that ran out during it are left to their
+            # owners (they renew within renew_seconds, or record what the carrier took): only leases that had
+            # run out before it began are taken over (their owners were dead already).
+            after_outage = (
+                self.database.back_at is not None and self._now() - self.database.back_at < self.cfg.lease_seconds
+            )
             claimed = await self._db(
                 store.message_claim_batch,
                 owner=self.owner,
                 limit=self.cfg.batch,
                 lease_seconds=self.cfg.lease_seconds,
                 now=timezone.now(),
+                takeover_before=self.database.lost_at if after_outage else None,
             )
             self.stats["claimed"] += len(claimed)
             if claimed:

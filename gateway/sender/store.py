@@ -112,21 +112,30 @@ class ReportIn:
 SEND_FIELDS = ("id", "contract_id", "notice_type_id", "mobile", "content", "src_id", "units", "segments", "valid_until")
 
 
-def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
+def message_claim_batch(
+    *, owner: str, limit: int, lease_seconds: int, now: datetime, takeover_before: datetime | None = None
+) -> list[Claimed]:
     """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
     sent late after an outage. A message whose lease ran out without being given back (its sender died, and
     no journal replay settled it) may have reached the carrier already: it is marked `possible_duplicate`.
+    Another sender's lease is taken over only if it ran out before `takeover_before` (default: now): after a
+    database outage the senders pass the time it began, so the leases that ran out only because nobody could
+    renew them stay with their live owners, who renew them or record what the carrier already took.
     """
     lease_until = now + timedelta(seconds=lease_seconds)
+    takeover_before = now if takeover_before is None else min(now, takeover_before)
     if connection.vendor == "postgresql":
-        return _claim_postgresql(owner=owner, limit=limit, lease_until=lease_until, now=now)
+        return _claim_postgresql(
+            owner=owner, limit=limit, lease_until=lease_until, now=now, takeover_before=takeover_before
+        )
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
             .filter(status=QUEUED)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .filter(Q(lease_owner="") | Q(lease_until__lt=takeover_before))
             .order_by("id")
             .values_list(
                 *SEND_FIELDS,
@@ -159,7 +168,7 @@ UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.at
     possible_duplicate = m.possible_duplicate OR m.lease_owner <> ''
 FROM (
     SELECT id FROM gateway_message
-    WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s)
+    WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s) AND (lease_owner = '' OR lease_until < %s)
     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
 ) picked
 WHERE m.id = picked.id
@@ -168,10 +177,12 @@ RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, 
 """
 
 
-def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: datetime) -> list[Claimed]:
+def _claim_postgresql(
+    *, owner: str, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
+) -> list[Claimed]:
     """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [owner, lease_until, now, limit])
+        cursor.execute(_CLAIM_SQL, [owner, lease_until, now, takeover_before, limit])
         rows = sorted(cursor.fetchall())
         expired = [row[0] for row in rows if row[8] <= now]
         if expired:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import OperationalError, connection
 from django.db.models import Count
+from django.utils import timezone
 
 from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.cmpp.simulator import Simulator, SimulatorConfig
@@ -343,6 +344,54 @@ def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(m
         )
     )
     assert timings["fixed"] < 10 and timings["disabled"] < 10
+
+
+def test_after_a_database_outage_leases_that_ran_out_during_it_stay_with_their_owner(
+    make_node, make_messages, tmp_path, free_port
+):
+    """Another sender's leases run out during a 3 s outage only because nobody could renew them: for one lease
+    period after it, this sender leaves them alone (their owner renews them or records what the carrier took)
+    instead of sending them again as possible duplicates (bench/chaos.py pg_stop: 79 copies in 2,000)."""
+    from unittest import mock
+
+    from gateway.sender import runner
+
+    port = free_port()
+    make_node(port=port, window=16)
+    make_messages(1200)
+    others = [m.id for m in make_messages(5)]
+    Message.objects.filter(id__in=others).update(lease_owner="other", lease_until=timezone.now() + timedelta(hours=1))
+    sim = _sim(port)
+    seen = {}
+
+    def set_lease(**fields):
+        Message.objects.filter(id__in=others).update(**fields)
+        connection.close()
+
+    def owners():
+        found = set(Message.objects.filter(id__in=others).values_list("lease_owner", flat=True))
+        connection.close()
+        return found
+
+    async def during(sender):
+        while sim.stats.submits < 200:
+            await asyncio.sleep(0.005)
+
+        def down(func, kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        with mock.patch.object(runner, "_db_call", down):
+            await asyncio.to_thread(set_lease, lease_until=timezone.now() + timedelta(seconds=1))
+            await asyncio.sleep(3.0)  # the other sender's leases run out meanwhile
+        while not sender.db_ok:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # several claims after the outage
+        seen["owners_after_outage"] = await asyncio.to_thread(owners)
+        await asyncio.to_thread(set_lease, lease_owner="", lease_until=None)  # the owner gives them back
+
+    asyncio.run(_run([sim], lambda: _status_counts() == {"delivered": 1205}, during=during, timeout=120))
+    assert seen["owners_after_outage"] == {"other"}
+    assert not Message.objects.filter(id__in=others, possible_duplicate=True).exists()
 
 
 def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_node, make_messages, tmp_path, free_port):

@@ -51,6 +51,21 @@ def test_expired_lease_is_claimed_again(db, make_messages):
     assert Message.objects.get(id=msg.id).attempts == 2
 
 
+def test_a_lease_that_ran_out_during_a_database_outage_is_left_to_its_owner(db, make_messages):
+    """After an outage the senders pass its start as `takeover_before`: a lease that ran out during it
+    belongs to a live sender that could not renew; one that ran out before it, to a dead one."""
+    live, dead = make_messages(2)
+    now = timezone.now()
+    outage_began = now - timedelta(seconds=20)
+    Message.objects.filter(id=live.id).update(lease_owner="live", lease_until=now - timedelta(seconds=5))
+    Message.objects.filter(id=dead.id).update(lease_owner="dead", lease_until=now - timedelta(seconds=25))
+    claimed = message_claim_batch(owner="s2", limit=10, lease_seconds=30, now=now, takeover_before=outage_began)
+    assert [c.id for c in claimed] == [dead.id] and claimed[0].possible_duplicate
+    assert Message.objects.get(id=live.id).lease_owner == "live"
+    later = message_claim_batch(owner="s2", limit=10, lease_seconds=30, now=now)  # the outage long past
+    assert [c.id for c in later] == [live.id]
+
+
 def test_messages_past_validity_are_expired_not_claimed(db, make_messages):
     old = make_messages(2, valid_for=timedelta(seconds=-1))
     fresh = make_messages(1)
