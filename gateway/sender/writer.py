@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -45,7 +45,8 @@ class Writer:
         self.flush_interval = flush_interval
         self.outcomes: list[Outcome] = []
         self.reports: list[tuple[ReportIn, asyncio.Future[None] | None]] = []
-        self.retry_reports: list[tuple[float, float, ReportIn]] = []  # (first seen, next try, report)
+        # (first seen, next try, report, its DELIVER's future): unmatched, not yet acknowledged to the carrier
+        self.retry_reports: list[tuple[float, float, ReportIn, asyncio.Future[None] | None]] = []
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -88,35 +89,47 @@ class Writer:
 
     async def flush_reports(self, final: bool = False) -> None:
         """Write the reports received since the last round plus unmatched ones due for another try. A report
-        still unmatched after the grace period is kept in the unmatched table."""
+        still unmatched after the grace period is kept in the unmatched table.
+
+        A report's DELIVER is acknowledged (its future completed) only once the report is in the database:
+        matched, or kept as unmatched. One waiting for its SUBMIT_RESP's write stays unacknowledged meanwhile,
+        so if this sender dies the carrier hands it to another connection instead of it being lost."""
         now = time.monotonic()
         due = [entry for entry in self.retry_reports if final or now >= entry[1]]
         fresh, self.reports = self.reports, []
         if not fresh and not due:
             return
         self.retry_reports = [entry for entry in self.retry_reports if not (final or now >= entry[1])]
-        first_seen = {id(report): first for first, _, report in due}
-        batch = [report for report, _ in fresh] + [report for _, _, report in due]
+        waiting = [(now, report, fut) for report, fut in fresh]
+        waiting += [(first, report, fut) for first, _, report, fut in due]
         try:
-            unmatched = await self._db(store.reports_record, reports=batch, now=timezone.now())
+            unmatched = await self._db(store.reports_record, reports=[r for _, r, _ in waiting], now=timezone.now())
         except Exception:
             # Not written (database away): kept and tried again next round; their DELIVERs stay unacknowledged
             # until then (a carrier that tires of waiting resends them, which is harmless).
             self.reports[:0] = fresh
             self.retry_reports.extend(due)
             raise
-        for _, fut in fresh:
-            if fut is not None and not fut.done():
-                fut.set_result(None)
-        keep = []
-        for report in unmatched:
-            first = first_seen.get(id(report), now)
+        open_ids = {id(report) for report in unmatched}
+        _acknowledge(fut for _, report, fut in waiting if id(report) not in open_ids)
+        keep: list[tuple[ReportIn, asyncio.Future[None] | None]] = []
+        for first, report, fut in waiting:
+            if id(report) not in open_ids:
+                continue
             if final or now - first >= self.report_grace_seconds:
-                keep.append(report)
+                keep.append((report, fut))
             else:
-                self.retry_reports.append((first, now + REPORT_RETRY_SECONDS, report))
+                self.retry_reports.append((first, now + REPORT_RETRY_SECONDS, report, fut))
         if keep:
-            keep = await self._db(store.reports_match_copies, reports=keep, now=timezone.now())
-        if keep:
-            metrics.UNMATCHED_REPORTS.inc(len(keep))
-            await self._db(store.unmatched_reports_keep, reports=keep, now=timezone.now())
+            left = await self._db(store.reports_match_copies, reports=[r for r, _ in keep], now=timezone.now())
+            if left:
+                metrics.UNMATCHED_REPORTS.inc(len(left))
+                await self._db(store.unmatched_reports_keep, reports=left, now=timezone.now())
+            _acknowledge(fut for _, fut in keep)
+
+
+def _acknowledge(futures: Iterable[asyncio.Future[None] | None]) -> None:
+    """The reports are in the database: their DELIVERs may be answered."""
+    for fut in futures:
+        if fut is not None and not fut.done():
+            fut.set_result(None)

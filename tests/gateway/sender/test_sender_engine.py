@@ -354,7 +354,7 @@ def test_after_a_database_outage_leases_that_ran_out_during_it_stay_with_their_o
     instead of sending them again as possible duplicates (bench/chaos.py pg_stop: 79 copies in 2,000)."""
     from unittest import mock
 
-    from gateway.sender import runner
+    from gateway.sender import dbthreads
 
     port = free_port()
     make_node(port=port, window=16)
@@ -380,7 +380,7 @@ def test_after_a_database_outage_leases_that_ran_out_during_it_stay_with_their_o
         def down(func, kwargs):
             raise OperationalError("server closed the connection unexpectedly")
 
-        with mock.patch.object(runner, "_db_call", down):
+        with mock.patch.object(dbthreads, "_call", down):
             await asyncio.to_thread(set_lease, lease_until=timezone.now() + timedelta(seconds=1))
             await asyncio.sleep(3.0)  # the other sender's leases run out meanwhile
         while not sender.db_ok:

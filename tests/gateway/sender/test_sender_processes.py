@@ -152,7 +152,9 @@ def test_sender_killed_mid_run_resends_nothing_unflagged_and_its_work_is_taken_o
     from gateway.models import UnmatchedReport
 
     port = free_port()
-    make_node(port=port, window=16)
+    # At 400/s the run lasts about 10 s whatever the machine's load, so the victim always dies with work in
+    # hand (on an idle machine without a limit it could finish everything before the kill: nothing to replay).
+    make_node(port=port, window=16, rate_limit=400)
     make_messages(4000)
     submits = tmp_path / "submits.jsonl"
     logs = (tmp_path / "out.log").open("w")
