@@ -51,6 +51,7 @@ from gateway.sender import journal, policy, store
 from gateway.sender.adapters import NodeSpec, submit_request
 from gateway.sender.ratelimit import SharedRate, chunk_for
 from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
+from gateway.services.scheduled import messages_schedule_sweep
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
@@ -439,6 +440,7 @@ class Sender:
             if now - last_queue_stats > 5:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
+                self._background(self._db(messages_schedule_sweep, now=timezone.now()))
             await asyncio.sleep(0.1)
 
     async def _probe(self, node: Node) -> None:
@@ -568,7 +570,10 @@ class Sender:
                 self.held.update(m.id for m in claimed)
                 if self.journal is not None:
                     self.journal.claimed(m.id for m in claimed)
-            self.local.extend(Job(m, possible_duplicate=m.possible_duplicate) for m in claimed)
+            jobs = [Job(m, possible_duplicate=m.possible_duplicate) for m in claimed]
+            # Urgent notices go ahead of what this sender already holds (claims return them first).
+            self.local.extendleft(reversed([j for j in jobs if j.message.priority == 0]))
+            self.local.extend(j for j in jobs if j.message.priority != 0)
             if not self.local:
                 await self._wait(self.wakeup, self.cfg.poll_seconds)
                 return

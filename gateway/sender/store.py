@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from gateway import scheduling
+from gateway.callbacks.outbox import events_record
 from gateway.models import (
     DailyCount,
     Message,
@@ -53,6 +55,7 @@ class Claimed:
     valid_until: datetime
     lease_until: datetime
     possible_duplicate: bool
+    priority: int = 1  # 0 urgent, 1 normal, 2 bulk
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,75 +98,90 @@ class ReportIn:
 SEND_FIELDS = ("id", "contract_id", "notice_type_id", "mobile", "content", "src_id", "units", "segments", "valid_until")
 
 
-def message_claim_batch(*, owner: str, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
-    """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
+def message_claim_batch(
+    *, owner: str, limit: int, lease_seconds: int, now: datetime, weights: dict[int, int] | None = None
+) -> list[Claimed]:
+    """Lease up to `limit` queued messages that may go now, urgent first, whose lease is free or expired.
+
+    Each priority first gets its weighted share of `limit` (GATEWAY_PRIORITY_WEIGHTS; oldest first within a
+    priority), then what a priority left unused goes to the others, most urgent first: urgent notices never
+    wait behind bulk, and bulk is never starved. Messages waiting for `send_at` or their window (`not_before`
+    set) are not in the queue index and not claimed. Returned in order: priority, then id.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
     sent late after an outage. A message whose lease ran out without being given back (its sender died, and
     no journal replay settled it) may have reached the carrier already: it is marked `possible_duplicate`.
     """
     lease_until = now + timedelta(seconds=lease_seconds)
-    if connection.vendor == "postgresql":
-        return _claim_postgresql(owner=owner, limit=limit, lease_until=lease_until, now=now)
+    take = _claim_postgresql if connection.vendor == "postgresql" else _claim_other
+    rows: list[tuple] = []
     with transaction.atomic():
-        rows = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=QUEUED)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .order_by("id")
-            .values_list(
-                *SEND_FIELDS,
-                "possible_duplicate",
-                "lease_owner",
-            )[:limit]
-        )
-        if not rows:
-            return []
+        full: dict[int, bool] = {}
+        for rank, quota in scheduling.claim_quotas(limit, weights or _weights()):
+            got = take(owner=owner, rank=rank, limit=quota, lease_until=lease_until, now=now)
+            rows.extend(got)
+            full[rank] = len(got) == quota
+        for rank in sorted(full):
+            left = limit - len(rows)
+            if left > 0 and full[rank]:
+                rows.extend(take(owner=owner, rank=rank, limit=left, lease_until=lease_until, now=now))
         expired = [row[0] for row in rows if row[8] <= now]
-        live = [row for row in rows if row[8] > now]
         if expired:
             Message.objects.filter(id__in=expired).update(
                 status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
             )
+            events_record(expired, at=now)
             for message_id in expired:
                 log.info("message %s expired before it could be sent", message_id)
-        if live:
-            Message.objects.filter(id__in=[row[0] for row in live]).update(
-                lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
-            )
-            taken_over = [row[0] for row in live if row[10]]
-            if taken_over:
-                Message.objects.filter(id__in=taken_over).update(possible_duplicate=True)
-    return [Claimed(*row[:9], lease_until, row[9] or bool(row[10])) for row in live]
+    rows.sort(key=lambda row: (row[10], row[0]))
+    return [Claimed(*row[:9], lease_until, row[9], row[10]) for row in rows if row[8] > now]
 
 
+def _weights() -> dict[int, int]:
+    from django.conf import settings
+
+    return scheduling.parse_weights(settings.GATEWAY_PRIORITY_WEIGHTS)
+
+
+def _claim_other(*, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime) -> list[tuple]:
+    """SQLite (the demo, one sender): read, then lease, in the caller's transaction."""
+    rows = list(
+        Message.objects.filter(status=QUEUED, not_before__isnull=True, priority=rank)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("priority", "id")
+        .values_list(*SEND_FIELDS, "possible_duplicate", "priority", "lease_owner")[:limit]
+    )
+    if rows:
+        Message.objects.filter(id__in=[row[0] for row in rows]).update(
+            lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
+        )
+        taken_over = [row[0] for row in rows if row[11]]
+        if taken_over:
+            Message.objects.filter(id__in=taken_over).update(possible_duplicate=True)
+    return [(*row[:9], row[9] or bool(row[11]), row[10]) for row in rows]
+
+
+# `status = 'queued' AND not_before IS NULL ... ORDER BY priority, id` is the partial index message_queue_idx.
 _CLAIM_SQL = """
 UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1,
     possible_duplicate = m.possible_duplicate OR m.lease_owner <> ''
 FROM (
     SELECT id FROM gateway_message
-    WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s)
-    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+    WHERE status = 'queued' AND not_before IS NULL AND priority = %s AND (lease_until IS NULL OR lease_until < %s)
+    ORDER BY priority, id LIMIT %s FOR UPDATE SKIP LOCKED
 ) picked
 WHERE m.id = picked.id
 RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, m.units, m.segments, m.valid_until,
-    m.possible_duplicate
+    m.possible_duplicate, m.priority
 """
 
 
-def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: datetime) -> list[Claimed]:
-    """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [owner, lease_until, now, limit])
-        rows = sorted(cursor.fetchall())
-        expired = [row[0] for row in rows if row[8] <= now]
-        if expired:
-            Message.objects.filter(id__in=expired).update(
-                status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
-            )
-            for message_id in expired:
-                log.info("message %s expired before it could be sent", message_id)
-    return [Claimed(*row[:9], lease_until, row[9]) for row in rows if row[8] > now]
+def _claim_postgresql(*, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime) -> list[tuple]:
+    """One statement per priority: pick with SKIP LOCKED over the partial index, lease, return the rows (rows
+    leased by an earlier statement of the same claim have a lease in the future, so none comes twice)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [owner, lease_until, rank, now, limit])
+        return cursor.fetchall()
 
 
 def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: datetime) -> datetime:
@@ -280,6 +298,7 @@ def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_0
         Message.objects.filter(id__in=[r[0] for r in rows], status=SUBMITTED).update(
             status=Message.Status.NO_REPORT, finished_at=now
         )
+        events_record([r[0] for r in rows], at=now)
         for _, contract_id, submitted_at, notice_type_id, node_id in rows:
             counts[(contract_id, rules.counting_day(submitted_at or now), notice_type_id, node_id)][
                 "no_report_messages"
@@ -303,6 +322,7 @@ def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
             Message.objects.filter(id__in=ids).update(
                 status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
             )
+            events_record(ids, at=now)
     for message_id in ids:
         log.info("message %s expired before it could be sent", message_id)
     return len(ids)
@@ -380,6 +400,7 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
                     lease_owner="",
                     lease_until=None,
                 )
+        events_record([i for (kind, _, _), ids in groups.items() if kind != "released" for i in ids], at=now)
         daily_counts_add(counts)
     _log_lines(lines)
 
@@ -506,6 +527,7 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
             )
         for stat, ids in failed.items():
             Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
+        events_record([*done, *delivered, *(i for ids in failed.values() for i in ids)], at=now)
         daily_counts_add(counts)
     _log_lines(lines)
     return unmatched
