@@ -43,12 +43,16 @@ def parse_weights(text: str) -> dict[int, int]:
 def claim_quotas(limit: int, weights: Mapping[int, int]) -> list[tuple[int, int]]:
     """The first pass of a claim of `limit` messages: (rank, how many) by weight, each rank at least one, most
     urgent first. What a rank leaves unused goes, in a second pass, to the ranks in order (`claim_plan`)."""
+    ranks = sorted(weights)
+    if limit < len(ranks):  # too small to share: the most urgent ranks, one each
+        return [(rank, 1) for rank in ranks[:limit]]
     total = sum(weights.values())
-    quotas = [(rank, max(1, limit * weights[rank] // total)) for rank in sorted(weights)]
-    spare = limit - sum(q for _, q in quotas)
-    if spare > 0:  # rounding left-overs go to the most urgent rank
-        quotas[0] = (quotas[0][0], quotas[0][1] + spare)
-    return quotas
+    quotas = {rank: max(1, limit * weights[rank] // total) for rank in ranks}
+    while sum(quotas.values()) > limit:  # the floor of one each overshot: trim the largest share
+        largest = max(quotas, key=lambda r: quotas[r])
+        quotas[largest] -= 1
+    quotas[ranks[0]] += limit - sum(quotas.values())  # rounding left-overs go to the most urgent rank
+    return list(quotas.items())
 
 
 def window_open(local: time, start: time | None, end: time | None) -> bool:
