@@ -131,3 +131,18 @@ def test_the_bundled_client_refuses_a_replayed_callback():
     assert api.verify_callback(headers, body) == [{"event_id": "1"}]
     with pytest.raises(CallbackError, match="nonce_reused"):
         api.verify_callback(headers, body)
+
+
+def test_the_admin_shows_callback_health_and_resends_dead_letters(make_client, make_messages, admin_client):
+    client = make_client(callback_url="http://127.0.0.1:9/cb")
+    messages = make_messages(client, 2)
+    _finish(messages)
+    MessageEvent.objects.filter(message=messages[0]).update(delivery="dead", last_error="HTTP 503 down")
+    page = admin_client.get("/admin/gateway/apiclient/").content.decode()
+    assert "1 / 0 / 1" in page and "HTTP 503 down" in page  # pending / failing / dead; last error
+    dead = MessageEvent.objects.get(delivery="dead")
+    response = admin_client.post(
+        "/admin/gateway/messageevent/", {"action": "resend", "_selected_action": [dead.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert MessageEvent.objects.filter(delivery="pending").count() == 2
