@@ -117,13 +117,14 @@ def message_claim_batch(
     rows: list[tuple] = []
     with transaction.atomic():
         full: dict[int, bool] = {}
-        for rank, quota in scheduling.claim_quotas(limit, weights or _weights()):
+        weights = weights or _weights()
+        for rank, quota in scheduling.claim_quotas(limit, weights):
             got = take(owner=owner, rank=rank, limit=quota, lease_until=lease_until, now=now)
             rows.extend(got)
             full[rank] = len(got) == quota
-        for rank in sorted(full):
+        for rank in sorted(weights):
             left = limit - len(rows)
-            if left > 0 and full[rank]:
+            if left > 0 and full.get(rank, True):  # not tried yet (a claim smaller than 3), or had more
                 rows.extend(take(owner=owner, rank=rank, limit=left, lease_until=lease_until, now=now))
         expired = [row[0] for row in rows if row[8] <= now]
         if expired:

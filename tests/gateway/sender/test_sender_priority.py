@@ -88,3 +88,8 @@ def test_a_window_closing_past_validity_expires_queued_messages(db, make_message
     msg.refresh_from_db()
     assert (msg.status, msg.stat) == ("expired", "NO_WINDOW")
     assert not MessageEvent.objects.exists()  # no API client: no event
+
+
+def test_a_claim_of_one_still_finds_bulk(db, make_messages):
+    (bulk,) = make_messages(1, priority=2)
+    assert [c.id for c in _claim(1)] == [bulk.id]
