@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-DB_NAME = "sms_bench_e2e"
+DB_NAME = os.environ.get("BENCH_DB", "sms_bench_e2e")  # another name when several people bench at once
 PG = "postgres://postgres@127.0.0.1:5432"
 SECRET = "bench-s3cret"
 
@@ -51,7 +51,7 @@ def env() -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "GATEWAY_SENDER_POLL_SECONDS": "0.2",
         # Node rate limits are shared by the sender processes through Redis (db 14: this bench's own).
-        "REDIS_URL": "redis://127.0.0.1:6379/14",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
     }
 
 
@@ -156,8 +156,8 @@ def claim_latency(rounds: int = 30) -> dict:
         Message.objects.filter(lease_owner="bench").update(lease_owner="", lease_until=None, attempts=0)
     with connection.cursor() as c:
         c.execute(
-            "EXPLAIN SELECT id FROM gateway_message WHERE status = 'queued' AND (lease_until IS NULL OR "
-            "lease_until < now()) ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED"
+            "EXPLAIN SELECT id FROM gateway_message WHERE status = 'queued' AND not_before IS NULL AND priority = 1 "
+            "AND (lease_until IS NULL OR lease_until < now()) ORDER BY priority, id LIMIT 1000 FOR UPDATE SKIP LOCKED"
         )
         plan = [row[0] for row in c.fetchall()]
     times.sort()

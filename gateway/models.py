@@ -354,7 +354,7 @@ class Message(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("结束时间"))
     # 0 urgent, 1 normal, 2 bulk (PRIORITY_RANK).
     priority = models.PositiveSmallIntegerField(
-        _("优先级"), default=1, choices=[(0, _("紧急")), (1, _("普通")), (2, _("批量"))]
+        _("优先级"), default=1, db_default=1, choices=[(0, _("紧急")), (1, _("普通")), (2, _("批量"))]
     )
     # Not to be sent before this moment (send_at, or the template's window opening); NULL: may go now.
     not_before = models.DateTimeField(_("计划发送时间"), null=True, blank=True)
