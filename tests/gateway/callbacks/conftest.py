@@ -100,3 +100,17 @@ def receiver():
     yield _make
     for r in made:
         r.close()
+
+
+@pytest.fixture
+def pushed_client(make_client, receiver):
+    """() -> (an API client whose callback URL is a fresh local receiver, that receiver)."""
+
+    def _make():
+        client = make_client()
+        recv = receiver(client.key_id)
+        client.callback_url = recv.url
+        client.save()
+        return client, recv
+
+    return _make

@@ -31,11 +31,8 @@ class Clock:
         return self.now
 
 
-def test_events_arrive_signed_in_batches_of_500_in_order(make_client, make_messages, receiver):
-    client = make_client()
-    recv = receiver(client.key_id)
-    client.callback_url = recv.url
-    client.save()
+def test_events_arrive_signed_in_batches_of_500_in_order(pushed_client, make_messages):
+    client, recv = pushed_client()
     messages = make_messages(client, 1200)
     _finish(messages)
     poster = HttpPoster(2.0)
@@ -51,11 +48,8 @@ def test_events_arrive_signed_in_batches_of_500_in_order(make_client, make_messa
     assert not MessageEvent.objects.filter(delivery="pending").exists()
 
 
-def test_a_failing_receiver_is_retried_with_back_off_and_the_same_event_ids(make_client, make_messages, receiver):
-    client = make_client()
-    recv = receiver(client.key_id)
-    client.callback_url = recv.url
-    client.save()
+def test_a_failing_receiver_is_retried_with_back_off_and_the_same_event_ids(pushed_client, make_messages):
+    client, recv = pushed_client()
     (msg,) = make_messages(client, 1)
     _finish([msg])
     recv.fail = True
@@ -78,11 +72,8 @@ def test_a_failing_receiver_is_retried_with_back_off_and_the_same_event_ids(make
     assert recv.requests == 2  # the failed one, then the one that carried both
 
 
-def test_after_the_retry_period_events_are_dead_letters_and_can_be_resent(make_client, make_messages, receiver):
-    client = make_client()
-    recv = receiver(client.key_id)
-    client.callback_url = recv.url
-    client.save()
+def test_after_the_retry_period_events_are_dead_letters_and_can_be_resent(pushed_client, make_messages):
+    client, recv = pushed_client()
     messages = make_messages(client, 3)
     _finish(messages)
     recv.fail = True
