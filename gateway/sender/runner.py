@@ -56,6 +56,11 @@ from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
 
+# While a sender holds a stock of claimed messages, it still looks for urgent ones this often (and at once when
+# woken by new notices), claiming up to URGENT_CLAIM of them ahead of its stock.
+URGENT_CHECK_SECONDS = 0.25
+URGENT_CLAIM = 100
+
 LOGIN_BACKOFF = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
 
 
@@ -182,6 +187,7 @@ class Sender:
         self.retry_reports: list[tuple[float, float, ReportIn]] = []  # (first seen, next try, report)
         self.tasks: set[asyncio.Task] = set()
         self.wakeup = asyncio.Event()
+        self.urgent_checked = 0.0  # when the last urgent-only claim ran (self._now() clock)
         self.capacity_free = asyncio.Event()
         self.stopping = asyncio.Event()
         self.all_down_since: float | None = 0.0
@@ -558,27 +564,36 @@ class Sender:
             await self._wait(self.capacity_free, 0.2)
             return
         if len(self.local) < self.cfg.batch // 2:
-            claimed = await self._db(
-                store.message_claim_batch,
-                owner=self.owner,
-                limit=self.cfg.batch,
-                lease_seconds=self.cfg.lease_seconds,
-                now=timezone.now(),
-            )
-            self.stats["claimed"] += len(claimed)
-            if claimed:
-                self.held.update(m.id for m in claimed)
-                if self.journal is not None:
-                    self.journal.claimed(m.id for m in claimed)
-            jobs = [Job(m, possible_duplicate=m.possible_duplicate) for m in claimed]
-            # Urgent notices go ahead of what this sender already holds (claims return them first).
-            self.local.extendleft(reversed([j for j in jobs if j.message.priority == 0]))
-            self.local.extend(j for j in jobs if j.message.priority != 0)
+            await self._claim(self.cfg.batch)
             if not self.local:
                 await self._wait(self.wakeup, self.cfg.poll_seconds)
                 return
+        elif self.wakeup.is_set() or self._now() - self.urgent_checked > URGENT_CHECK_SECONDS:
+            # Notices were posted, or a moment passed: an urgent one must not wait until the stock drains.
+            self.wakeup.clear()
+            self.urgent_checked = self._now()
+            await self._claim(URGENT_CLAIM, ranks=(0,))
         self._dispatch_some()
         await self._wait(self.capacity_free, 0.05)
+
+    async def _claim(self, limit: int, ranks: tuple[int, ...] | None = None) -> None:
+        claimed = await self._db(
+            store.message_claim_batch,
+            owner=self.owner,
+            limit=limit,
+            lease_seconds=self.cfg.lease_seconds,
+            now=timezone.now(),
+            ranks=ranks,
+        )
+        self.stats["claimed"] += len(claimed)
+        if claimed:
+            self.held.update(m.id for m in claimed)
+            if self.journal is not None:
+                self.journal.claimed(m.id for m in claimed)
+        jobs = [Job(m, possible_duplicate=m.possible_duplicate) for m in claimed]
+        # Urgent notices go ahead of what this sender already holds (claims return them first).
+        self.local.extendleft(reversed([j for j in jobs if j.message.priority == 0]))
+        self.local.extend(j for j in jobs if j.message.priority != 0)
 
     def _dispatch_some(self) -> None:
         if not self.db_ok:  # what is sent now could not be recorded, and the leases cannot be renewed

@@ -99,13 +99,20 @@ SEND_FIELDS = ("id", "contract_id", "notice_type_id", "mobile", "content", "src_
 
 
 def message_claim_batch(
-    *, owner: str, limit: int, lease_seconds: int, now: datetime, weights: dict[int, int] | None = None
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: int,
+    now: datetime,
+    weights: dict[int, int] | None = None,
+    ranks: tuple[int, ...] | None = None,
 ) -> list[Claimed]:
     """Lease up to `limit` queued messages that may go now, urgent first, whose lease is free or expired.
 
     Each priority first gets its weighted share of `limit` (GATEWAY_PRIORITY_WEIGHTS; oldest first within a
     priority), then what a priority left unused goes to the others, most urgent first: urgent notices never
-    wait behind bulk, and bulk is never starved. Messages waiting for `send_at` or their window (`not_before`
+    wait behind bulk, and bulk is never starved (`ranks` limits the claim to those priorities, e.g. (0,) for
+    urgent only). Messages waiting for `send_at` or their window (`not_before`
     set) are not in the queue index and not claimed. Returned in order: priority, then id.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
@@ -117,7 +124,7 @@ def message_claim_batch(
     rows: list[tuple] = []
     with transaction.atomic():
         full: dict[int, bool] = {}
-        weights = weights or _weights()
+        weights = {r: w for r, w in (weights or _weights()).items() if ranks is None or r in ranks}
         for rank, quota in scheduling.claim_quotas(limit, weights):
             got = take(owner=owner, rank=rank, limit=quota, lease_until=lease_until, now=now)
             rows.extend(got)
