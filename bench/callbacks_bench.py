@@ -32,7 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("BENCH_DB", "sms_bench_callbacks")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gateway_e2e_bench import DB_NAME, OUT, ROOT, django_setup, env, free_port, psql  # noqa: E402
+from gateway_e2e_bench import DB_NAME, OUT, ROOT, django_setup, drop_database, env, free_port, psql  # noqa: E402
 
 
 class Receiver:
@@ -192,10 +192,7 @@ def main() -> None:
         receiver.stop()
         (OUT / "callbacks_bench.json").write_text(json.dumps(results, indent=2))
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            drop_database()
 
 
 if __name__ == "__main__":

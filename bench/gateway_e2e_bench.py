@@ -210,10 +210,8 @@ def acknowledged() -> int:
         return c.fetchone()[0]
 
 
-def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: float) -> dict:
-    """Start the simulators and senders, wait until `total` new messages are acknowledged, stop them."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    base = acknowledged()
+def start_simulators(name: str, ports: list[int]) -> list[subprocess.Popen]:
+    """One simulated carrier node per port (separate processes, reports after 0.5 s), logs in bench/out/."""
     procs = []
     for i, port in enumerate(ports, 1):
         log = (OUT / f"sim-{name}-{i}.log").open("w")
@@ -225,6 +223,32 @@ def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: fl
             )
         )  # fmt: skip
     time.sleep(1)
+    return procs
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM in the order given, then wait (30 s each, then kill)."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def drop_database() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+
+def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: float) -> dict:
+    """Start the simulators and senders, wait until `total` new messages are acknowledged, stop them."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    base = acknowledged()
+    procs = start_simulators(name, ports)
     for i in range(senders):
         log = (OUT / f"sender-{name}-{i}.log").open("w")
         procs.append(
@@ -243,13 +267,7 @@ def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: fl
                 break
             time.sleep(0.25)
     finally:
-        for proc in procs[len(ports) :] + procs[: len(ports)]:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs[len(ports) :] + procs[: len(ports)])
     lo, hi = total * 0.1, total * 0.9
     t_lo = next(t for t, n in samples if n >= lo)
     t_hi, n_hi = next((t, n) for t, n in samples if n >= hi)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,13 +33,15 @@ from gateway_e2e_bench import (  # noqa: E402
     DB_NAME,
     OUT,
     ROOT,
-    SECRET,
     acknowledged,
     django_setup,
+    drop_database,
     env,
     free_port,
     psql,
     setup_nodes,
+    start_simulators,
+    stop_processes,
 )
 
 
@@ -94,16 +95,7 @@ def main() -> None:
         ports = [free_port(), free_port()]
         setup_nodes(ports, 500, 64)
         queue_bulk(args.bulk, client.pk)
-        for i, port in enumerate(ports, 1):
-            log = (OUT / f"sim-urgent-{i}.log").open("w")
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "gateway.cmpp.simulator", "--port", str(port), "--sp-id", "901234",
-                     "--secret", SECRET, "--node-id", str(i), "--report-delay", "0.5", "--quiet"],
-                    cwd=ROOT, env=env(), stdout=log, stderr=subprocess.STDOUT,
-                )
-            )  # fmt: skip
-        time.sleep(1)
+        procs.extend(start_simulators("urgent", ports))
         log = (OUT / "sender-urgent.log").open("w")
         procs.append(
             subprocess.Popen(
@@ -147,19 +139,10 @@ def main() -> None:
         }
         print(json.dumps(results, indent=2), flush=True)
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(list(reversed(procs)))
         (OUT / "urgent_latency_bench.json").write_text(json.dumps(results, indent=2))
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            drop_database()
 
 
 if __name__ == "__main__":
