@@ -142,15 +142,11 @@ def connection_cursor():
 
 
 def claim_latency(rounds: int = 30) -> dict:
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from gateway.models import Message
-    from gateway.sender.store import message_claim_batch
-
-    from django.db import transaction
-
-    from gateway.sender.store import _claim_postgresql
+    from gateway.sender.store import _claim_postgresql, message_claim_batch
 
     times, single = [], []
     for _ in range(rounds):
@@ -163,7 +159,8 @@ def claim_latency(rounds: int = 30) -> dict:
         started = time.perf_counter()
         now = timezone.now()
         with transaction.atomic():
-            rows = _claim_postgresql(owner="bench", rank=1, limit=1000, lease_until=now + timedelta(seconds=60), now=now)
+            lease_until = now + timedelta(seconds=60)
+            rows = _claim_postgresql(owner="bench", rank=1, limit=1000, lease_until=lease_until, now=now)
         single.append((time.perf_counter() - started) * 1000)
         assert len(rows) == 1000
         Message.objects.filter(lease_owner="bench").update(lease_owner="", lease_until=None, attempts=0)
