@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format migrations-check demo-data bench clean lock smoke
+.PHONY: help install run test test-fast lint lint-imports typecheck format migrations-check demo-data bench clean lock smoke
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock"
 
 help: ## List the targets
@@ -37,6 +37,12 @@ test-fast: install ## The suite without the browser tests
 lint: install ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint-imports: install ## Check the app layering (import-linter contracts in pyproject.toml, docs/architecture.md)
+	$(BIN)/lint-imports
+
+typecheck: install ## mypy: strict on gateway.cmpp and every rules module, the rest checked leniently
+	$(BIN)/mypy
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .

@@ -1,9 +1,14 @@
 """Admin (Chinese, declarative): monthly assessments, fault tickets, complaints and SLA breach notices.
 
 Writes go through the services: the assessment form is checked by `assessment_prepare` and saved by
-`assessment_record`; a locked assessment is view-only; ticket and complaint saves run the SLA check.
+`assessment_record`; a locked assessment is view-only; tickets and complaints are saved by their services
+(checked first in the form, so a refusal is a form error), which also run the SLA check.
 Unread breach notices show as a warning on the ticket and complaint lists (and under 超时提醒).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,11 +26,15 @@ from assessment.rules import BAND_LABELS, ClockState
 from contracts.models import Contract
 from contracts.scheme import band_for_score
 from contracts.selectors import contract_terms
+from sms_contract.admin_forms import ServiceModelForm
 from sms_contract.exceptions import ApplicationError
-from sms_contract.masking import display_mobile
+from sms_contract.masking import display_mobile, mask_mobile
 from sms_contract.money import format_rate
 
 CLOCK_COLOURS = {ClockState.RUNNING: "#1f5fa8", ClockState.MET: "#1b7f3b", ClockState.BREACHED: "#b00020"}
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a label, maybe translated lazily
 
 
 def clock_badges(views: list[selectors.ClockView]):
@@ -279,7 +288,9 @@ class AssessmentAdmin(SimpleHistoryAdmin):
 # --- fault tickets -------------------------------------------------------------------------------
 
 
-def null_filter(title, parameter: str, field: str, *, when_null: str, when_set: str) -> type[admin.SimpleListFilter]:
+def null_filter(
+    title, parameter: str, field: str, *, when_null: StrOrPromise, when_set: StrOrPromise
+) -> type[admin.SimpleListFilter]:
     """A list filter on whether a moment field is still empty (e.g. not recovered, not acknowledged)."""
 
     class NullFilter(admin.SimpleListFilter):
@@ -303,8 +314,24 @@ AcknowledgedFilter = null_filter(
 )
 
 
+class FaultTicketForm(ServiceModelForm):
+    class Meta:
+        model = FaultTicket
+        fields = "__all__"
+
+    def service_check(self, data: dict[str, Any]) -> None:
+        merged: dict[str, Any] = {f: data.get(f, getattr(self.instance, f, None)) for f in services.TICKET_EDITABLE}
+        services.fault_ticket_check(
+            severity=merged["severity"] or "",
+            description=merged["description"] or "",
+            reported_at=merged["reported_at"],
+            **{f: merged[f] for f in services.TICKET_STEPS},
+        )
+
+
 @admin.register(FaultTicket)
 class FaultTicketAdmin(SimpleHistoryAdmin):
+    form = FaultTicketForm
     list_display = ["__str__", "severity", "source", "reported_at", "reported_by", "clocks", "recovered_at"]
     list_filter = ["severity", "source", OpenFilter, "contract"]
     list_select_related = ["contract"]
@@ -334,8 +361,12 @@ class FaultTicketAdmin(SimpleHistoryAdmin):
         return _breach_lines(obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.sla_check_ticket(ticket=obj)
+        data = {f: v for f, v in form.cleaned_data.items() if f in services.TICKET_EDITABLE}
+        if change:
+            services.fault_ticket_update(ticket=obj, **{f: data[f] for f in form.changed_data if f in data})
+        else:
+            obj.pk = services.fault_ticket_open(**data).pk
+        obj.refresh_from_db()
 
     def changelist_view(self, request, extra_context=None):
         _unread_breach_warning(request)
@@ -378,8 +409,23 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ComplaintForm(ServiceModelForm):
+    class Meta:
+        model = Complaint
+        fields = "__all__"
+
+    def service_check(self, data: dict[str, Any]) -> None:
+        merged: dict[str, Any] = {f: data.get(f, getattr(self.instance, f, None)) for f in services.COMPLAINT_EDITABLE}
+        services.complaint_check(
+            received_at=merged["received_at"],
+            outcome=merged["outcome"] or "",
+            **{f: merged[f] for f in services.COMPLAINT_STEPS},
+        )
+
+
 @admin.register(Complaint)
 class ComplaintAdmin(SimpleHistoryAdmin):
+    form = ComplaintForm
     list_filter = [OverdueFilter, "received_by", "responsible_side", "assessment_part", "channel", "contract"]
     list_select_related = ["contract"]
     search_fields = ["subject", "outcome"]
@@ -414,8 +460,6 @@ class ComplaintAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("投诉人号码"))
     def mobile_masked(self, obj: Complaint) -> str:
-        from sms_contract.masking import mask_mobile
-
         return mask_mobile(obj.complainant_mobile) if obj and obj.complainant_mobile else "—"
 
     @admin.display(description=_("时限"))
@@ -429,8 +473,12 @@ class ComplaintAdmin(SimpleHistoryAdmin):
         return _breach_lines(obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.sla_check_complaint(complaint=obj)
+        data = {f: v for f, v in form.cleaned_data.items() if f in services.COMPLAINT_EDITABLE}
+        if change:
+            services.complaint_update(complaint=obj, **{f: data[f] for f in form.changed_data if f in data})
+        else:
+            obj.pk = services.complaint_open(**{f: v for f, v in data.items() if v is not None}).pk
+        obj.refresh_from_db()
 
     def changelist_view(self, request, extra_context=None):
         _unread_breach_warning(request)

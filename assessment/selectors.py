@@ -13,6 +13,8 @@ from django.db.models import F, Q, QuerySet
 from assessment import rules
 from assessment.models import Assessment, Complaint, FaultTicket, SlaBreach
 from assessment.rules import Clock, ClockState, Suggestion, TicketLimits
+from contracts.selectors import contract_list_for_user
+from gateway import selectors as gateway_selectors
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -250,9 +252,8 @@ class Evidence:
 
 def assessment_evidence(*, contract_id: int, year: int, month: int, now: datetime) -> Evidence:
     """The month's evidence beside the form: the gateway's figures, tickets and complaints with their clocks."""
-    from gateway.selectors import month_evidence
 
-    raw = month_evidence(contract_id=contract_id, year=year, month=month) or {}
+    raw = gateway_selectors.month_evidence(contract_id=contract_id, year=year, month=month) or {}
     limits = ticket_limits()
     return Evidence(
         gateway=[(label, _format_evidence(key, raw.get(key))) for key, label in EVIDENCE_LABELS.items()],
@@ -265,3 +266,13 @@ def assessment_evidence(*, contract_id: int, year: int, month: int, now: datetim
             for c in complaint_list_for_month(contract_id=contract_id, year=year, month=month)
         ],
     )
+
+
+def fault_tickets_for_user(*, user) -> QuerySet[FaultTicket]:
+    """The fault tickets of the contracts `user` may see (the carrier's portal)."""
+    return FaultTicket.objects.filter(contract__in=contract_list_for_user(user=user))
+
+
+def complaints_for_user(*, user) -> QuerySet[Complaint]:
+    """The complaints of the contracts `user` may see (the carrier's portal)."""
+    return Complaint.objects.filter(contract__in=contract_list_for_user(user=user))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -21,12 +23,16 @@ from assessment.models import Assessment, AssessmentVersion, Complaint, FaultTic
 from assessment.rules import ClockState
 from contracts.models import Contract
 from contracts.selectors import contract_terms
+from ops.services import task_enqueue
 from sms_contract.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 SIGN_PERMISSION = "assessment.sign_assessment"
+# The worker task that mails one breach notice (assessment.tasks), queued by name.
+NOTIFY_TASK = "assessment.tasks.sla_breach_notify_task"
 RETRY_FOR = timedelta(days=1)  # how long the sweep keeps retrying a breach notice that could not be mailed
+Step = TypeVar("Step", FaultTicket, Complaint)  # a ticket or a complaint, kept by the shared step functions
 
 
 # --- monthly assessment --------------------------------------------------------------------------
@@ -147,7 +153,7 @@ def assessment_record(
     assessment.overridden = [code for code, s in suggestions.items() if sheet.scores[code] != s.score]
     assessment.recorded_by = by
     if revising:
-        assessment._change_reason = change_reason.strip()  # simple_history's change reason
+        assessment._change_reason = change_reason.strip()  # type: ignore[attr-defined]  # simple_history reads it
     assessment.save()
     return assessment
 
@@ -199,18 +205,98 @@ def assessment_lock(*, assessment_id: int) -> None:
     assessment.save(update_fields=["state", "locked_at", "updated_at"])
 
 
-# --- fault tickets -------------------------------------------------------------------------------
+TICKET_STEPS = {"responded_at": "响应时间", "on_site_at": "到达现场时间", "recovered_at": "恢复时间"}
+COMPLAINT_STEPS = {"passed_at": "联系/转交对方时间", "first_reply_at": "初步回复时间", "resolved_at": "解决时间"}
+TICKET_EDITABLE = frozenset(
+    {"contract", "reported_at", "reported_by", "severity", "description", "cause", "solution", *TICKET_STEPS}
+)
+COMPLAINT_EDITABLE = frozenset(
+    {"contract", "received_at", "received_by", "channel", "complainant_mobile", "subject", "responsible_side"}
+    | {"assessment_part", "outcome", *COMPLAINT_STEPS}
+)
 
 
 def _check_moment(at: datetime, *, after: datetime, field: str, label: str, now: datetime) -> None:
     if at < after:
-        raise ApplicationError(
-            "invalid", f"{label}不能早于报修/受理时间。", extra={"errors": {field: [f"{label}不能早于报修/受理时间。"]}}
-        )
+        raise _field_error(field, f"{label}不能早于报修/受理时间。")
     if at > now + timedelta(minutes=5):
+        raise _field_error(field, f"{label}不能晚于当前时间。")
+
+
+def _check_steps(labels: Mapping[str, str], times: Mapping[str, datetime | None], *, after: datetime, now: datetime):
+    """Each step time given (response, on site, …) lies between the opening and now."""
+    for field, label in labels.items():
+        at = times.get(field)
+        if at is not None:
+            _check_moment(at, after=after, field=field, label=label, now=now)
+
+
+def _full_clean(obj: FaultTicket | Complaint) -> None:
+    try:
+        obj.full_clean(exclude=["contract"])
+    except ValidationError as exc:
         raise ApplicationError(
-            "invalid", f"{label}不能晚于当前时间。", extra={"errors": {field: [f"{label}不能晚于当前时间。"]}}
+            "invalid", f"{obj._meta.verbose_name}信息有误。", extra={"errors": exc.message_dict}
+        ) from exc
+
+
+def _record_step(obj: Step, field: str, label: str, at: datetime | None, *, opened: str, **extra: str) -> Step:
+    """Record one step of a ticket or complaint once (response, arrival, recovery; pass, reply, resolution):
+    locked, not before the opening nor after now, extra non-empty fields set with it, then its clocks checked."""
+    now = timezone.now()
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    if getattr(obj, field) is not None:
+        raise ApplicationError("already_recorded", f"{obj}的{label}已记录。", status_code=409)
+    at = at or now
+    _check_moment(at, after=getattr(obj, opened), field=field, label=label, now=now)
+    setattr(obj, field, at)
+    for name, value in extra.items():
+        if value:
+            setattr(obj, name, value)
+    _full_clean(obj)
+    obj.save()
+    _sla_check(obj, now=now)
+    return obj
+
+
+def _sla_check(obj: FaultTicket | Complaint, *, now: datetime) -> list[SlaBreach]:
+    if isinstance(obj, FaultTicket):
+        return sla_check_ticket(ticket=obj, now=now)
+    return sla_check_complaint(complaint=obj, now=now)
+
+
+def _edit(
+    obj: Step, fields: Mapping[str, object], editable: frozenset[str], check: Callable[[Step, datetime], None]
+) -> Step:
+    """An admin's correction of a ticket or complaint: the same checks as opening it, then its clocks."""
+    unknown = set(fields) - editable
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    now = timezone.now()
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    for name, value in fields.items():
+        setattr(obj, name, value.strip() if isinstance(value, str) else value)
+    check(obj, now)
+    _full_clean(obj)
+    obj.save()
+    _sla_check(obj, now=now)
+    return obj
+
+
+# --- fault tickets -------------------------------------------------------------------------------
+
+
+def fault_ticket_check(
+    *, severity: str, description: str, reported_at: datetime, now: datetime | None = None, **times: datetime | None
+) -> None:
+    """Would a ticket with these values be accepted? (Opening and admin edits alike; raises ApplicationError.)"""
+    if severity not in FaultTicket.Severity.values:
+        raise ApplicationError(
+            "invalid", "故障级别应为 minor 或 severe。", extra={"errors": {"severity": ["无效的故障级别。"]}}
         )
+    if not description.strip():
+        raise _field_error("description", "请填写故障描述。")
+    _check_steps(TICKET_STEPS, times, after=reported_at, now=now or timezone.now())
 
 
 @transaction.atomic
@@ -230,18 +316,9 @@ def fault_ticket_open(
 ) -> FaultTicket:
     """Open a ticket. A ticket registered after the fact may bring the times already known (response, on site,
     recovery), so its clocks are judged on them and not breached merely because it was written down late."""
-    if severity not in FaultTicket.Severity.values:
-        raise ApplicationError(
-            "invalid", "故障级别应为 minor 或 severe。", extra={"errors": {"severity": ["无效的故障级别。"]}}
-        )
-    if not description.strip():
-        raise _field_error("description", "请填写故障描述。")
     now = timezone.now()
-    steps = {"responded_at": ("响应时间", responded_at), "on_site_at": ("到达现场时间", on_site_at)}
-    steps["recovered_at"] = ("恢复时间", recovered_at)
-    for field, (label, at) in steps.items():
-        if at is not None:
-            _check_moment(at, after=reported_at, field=field, label=label, now=now)
+    times = {"responded_at": responded_at, "on_site_at": on_site_at, "recovered_at": recovered_at}
+    fault_ticket_check(severity=severity, description=description, reported_at=reported_at, now=now, **times)
     ticket = FaultTicket.objects.create(
         contract=contract,
         reported_at=reported_at,
@@ -249,14 +326,23 @@ def fault_ticket_open(
         severity=severity,
         description=description.strip(),
         source=source,
-        responded_at=responded_at,
-        on_site_at=on_site_at,
-        recovered_at=recovered_at,
         cause=cause.strip(),
         solution=solution.strip(),
+        **times,
     )
     sla_check_ticket(ticket=ticket, now=now)
     return ticket
+
+
+@transaction.atomic
+def fault_ticket_update(*, ticket: FaultTicket, **fields: object) -> FaultTicket:
+    """Correct a ticket (the admin): any of `TICKET_EDITABLE`, checked as when opening it, then its clocks."""
+
+    def check(t: FaultTicket, now: datetime) -> None:
+        times = {f: getattr(t, f) for f in TICKET_STEPS}
+        fault_ticket_check(severity=t.severity, description=t.description, reported_at=t.reported_at, now=now, **times)
+
+    return _edit(ticket, fields, TICKET_EDITABLE, check)
 
 
 def _default_contract() -> Contract:
@@ -299,31 +385,16 @@ def fault_ticket_open_automatic(
     )
 
 
-def _ticket_step(ticket: FaultTicket, field: str, label: str, at: datetime | None, **extra: str) -> FaultTicket:
-    now = timezone.now()
-    ticket = FaultTicket.objects.select_for_update().get(pk=ticket.pk)
-    if getattr(ticket, field) is not None:
-        raise ApplicationError("already_recorded", f"{ticket}的{label}已记录。", status_code=409)
-    at = at or now
-    _check_moment(at, after=ticket.reported_at, field=field, label=label, now=now)
-    setattr(ticket, field, at)
-    for name, value in extra.items():
-        setattr(ticket, name, value)
-    ticket.save()
-    sla_check_ticket(ticket=ticket, now=now)
-    return ticket
-
-
 @transaction.atomic
 def fault_ticket_respond(*, ticket: FaultTicket, at: datetime | None = None) -> FaultTicket:
     """The carrier acknowledges the report (response clock)."""
-    return _ticket_step(ticket, "responded_at", "响应时间", at)
+    return _record_step(ticket, "responded_at", TICKET_STEPS["responded_at"], at, opened="reported_at")
 
 
 @transaction.atomic
 def fault_ticket_arrive(*, ticket: FaultTicket, at: datetime | None = None) -> FaultTicket:
     """The carrier's engineer is on site (2-hour clock)."""
-    return _ticket_step(ticket, "on_site_at", "到达现场时间", at)
+    return _record_step(ticket, "on_site_at", TICKET_STEPS["on_site_at"], at, opened="reported_at")
 
 
 @transaction.atomic
@@ -331,10 +402,22 @@ def fault_ticket_recover(
     *, ticket: FaultTicket, at: datetime | None = None, cause: str = "", solution: str = ""
 ) -> FaultTicket:
     """Service restored (4 h minor / 24 h severe clock), with the cause and the solution."""
-    return _ticket_step(ticket, "recovered_at", "恢复时间", at, cause=cause.strip(), solution=solution.strip())
+    label = TICKET_STEPS["recovered_at"]
+    return _record_step(
+        ticket, "recovered_at", label, at, opened="reported_at", cause=cause.strip(), solution=solution.strip()
+    )
 
 
 # --- complaints ----------------------------------------------------------------------------------
+
+
+def complaint_check(
+    *, received_at: datetime, outcome: str = "", now: datetime | None = None, **times: datetime | None
+) -> None:
+    """Would a complaint with these values be accepted? (Opening and admin edits alike.)"""
+    _check_steps(COMPLAINT_STEPS, times, after=received_at, now=now or timezone.now())
+    if times.get("resolved_at") is not None and not outcome.strip():
+        raise _field_error("outcome", "请填写处理结果。")
 
 
 @transaction.atomic
@@ -356,12 +439,8 @@ def complaint_open(
     """Register a complaint; one registered after the fact may bring the times already known, so its one-hour
     clocks are judged on them (as with fault tickets)."""
     now = timezone.now()
-    labels = {"passed_at": "联系/转交对方时间", "first_reply_at": "初步回复时间", "resolved_at": "解决时间"}
-    for field, at in (("passed_at", passed_at), ("first_reply_at", first_reply_at), ("resolved_at", resolved_at)):
-        if at is not None:
-            _check_moment(at, after=received_at, field=field, label=labels[field], now=now)
-    if resolved_at is not None and not outcome.strip():
-        raise _field_error("outcome", "请填写处理结果。")
+    times = {"passed_at": passed_at, "first_reply_at": first_reply_at, "resolved_at": resolved_at}
+    complaint_check(received_at=received_at, outcome=outcome, now=now, **times)
     complaint = Complaint(
         contract=contract,
         received_at=received_at,
@@ -371,10 +450,8 @@ def complaint_open(
         complainant_mobile=complainant_mobile.strip(),
         responsible_side=responsible_side,
         assessment_part=assessment_part,
-        passed_at=passed_at,
-        first_reply_at=first_reply_at,
-        resolved_at=resolved_at,
         outcome=outcome.strip(),
+        **times,
     )
     _full_clean(complaint)
     complaint.save()
@@ -382,42 +459,28 @@ def complaint_open(
     return complaint
 
 
-def _full_clean(obj) -> None:
-    from django.core.exceptions import ValidationError
+@transaction.atomic
+def complaint_update(*, complaint: Complaint, **fields: object) -> Complaint:
+    """Correct a complaint (the admin): any of `COMPLAINT_EDITABLE`, checked as when registering it."""
 
-    try:
-        obj.full_clean(exclude=["contract"])
-    except ValidationError as exc:
-        raise ApplicationError("invalid", "投诉信息有误。", extra={"errors": exc.message_dict}) from exc
+    def check(c: Complaint, now: datetime) -> None:
+        times = {f: getattr(c, f) for f in COMPLAINT_STEPS}
+        complaint_check(received_at=c.received_at, outcome=c.outcome, now=now, **times)
 
-
-def _complaint_step(complaint: Complaint, field: str, label: str, at: datetime | None, **extra: str) -> Complaint:
-    now = timezone.now()
-    complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
-    if getattr(complaint, field) is not None:
-        raise ApplicationError("already_recorded", f"{complaint}的{label}已记录。", status_code=409)
-    at = at or now
-    _check_moment(at, after=complaint.received_at, field=field, label=label, now=now)
-    setattr(complaint, field, at)
-    for name, value in extra.items():
-        if value:
-            setattr(complaint, name, value)
-    _full_clean(complaint)
-    complaint.save()
-    sla_check_complaint(complaint=complaint, now=now)
-    return complaint
+    return _edit(complaint, fields, COMPLAINT_EDITABLE, check)
 
 
 @transaction.atomic
 def complaint_reply(*, complaint: Complaint, at: datetime | None = None) -> Complaint:
     """First reply to the complainant or to the side that passed it on (4.4.1)."""
-    return _complaint_step(complaint, "first_reply_at", "初步回复时间", at)
+    return _record_step(complaint, "first_reply_at", COMPLAINT_STEPS["first_reply_at"], at, opened="received_at")
 
 
 @transaction.atomic
 def complaint_pass(*, complaint: Complaint, at: datetime | None = None, responsible_side: str = "") -> Complaint:
     """The receiving side contacts the other side / passes the complaint on (4.4.1-4.4.3)."""
-    return _complaint_step(complaint, "passed_at", "联系/转交对方时间", at, responsible_side=responsible_side)
+    label = COMPLAINT_STEPS["passed_at"]
+    return _record_step(complaint, "passed_at", label, at, opened="received_at", responsible_side=responsible_side)
 
 
 @transaction.atomic
@@ -427,8 +490,14 @@ def complaint_resolve(
     """The complaint is settled; the outcome records the answer and, finally, whose problem it was."""
     if not outcome.strip():
         raise _field_error("outcome", "请填写处理结果。")
-    return _complaint_step(
-        complaint, "resolved_at", "解决时间", at, outcome=outcome.strip(), responsible_side=responsible_side
+    return _record_step(
+        complaint,
+        "resolved_at",
+        COMPLAINT_STEPS["resolved_at"],
+        at,
+        opened="received_at",
+        outcome=outcome.strip(),
+        responsible_side=responsible_side,
     )
 
 
@@ -463,10 +532,7 @@ def _record_breaches(clocks, *, now: datetime, known: set[str] | None = None, **
 def _queue_notify(breach_id: int) -> None:
     """Mail the breach after the commit; with Redis down the task waits in the outbox (ops) and the action that
     found the breach still succeeds."""
-    from assessment.tasks import sla_breach_notify_task
-    from ops.services import task_enqueue
-
-    task_enqueue(sla_breach_notify_task, breach_id)
+    task_enqueue(NOTIFY_TASK, breach_id)
 
 
 def sla_check_ticket(*, ticket: FaultTicket, now: datetime | None = None) -> list[SlaBreach]:
@@ -520,12 +586,14 @@ def sla_breach_notify(*, breach_id: int) -> bool:
     if not recipients:
         logger.warning("SLA breach %s: no police staff with an e-mail address to notify", breach.pk)
         return False
-    subject_of = breach.ticket or breach.complaint
+    subject_of: FaultTicket | Complaint | None = breach.ticket or breach.complaint
+    if subject_of is None:  # pragma: no cover - a breach belongs to a ticket or a complaint (constraint)
+        return False
     local_deadline = timezone.localtime(breach.deadline).strftime("%Y-%m-%d %H:%M")
     body = (
         f"{subject_of}的“{breach.clock_label}”时限已超时（截止 {local_deadline}）。\n"
         f"责任方：{breach.get_duty_display()}。\n"
-        f"{subject_of.description if breach.ticket else subject_of.subject}\n"
+        f"{subject_of.description if isinstance(subject_of, FaultTicket) else subject_of.subject}\n"
         "请在管理后台“考核 › 超时提醒”中查看。"
     )
     send_mail(f"[12123短信] {subject_of} {breach.clock_label}超时", body, settings.DEFAULT_FROM_EMAIL, recipients)

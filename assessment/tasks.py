@@ -12,7 +12,7 @@ def sla_check_task() -> int:
     return len(services.sla_check())
 
 
-@shared_task(name="assessment.tasks.sla_breach_notify_task", **RETRY)
+@shared_task(name=services.NOTIFY_TASK, **RETRY)
 def sla_breach_notify_task(breach_id: int) -> bool:
     """E-mail police staff about one breach (once)."""
     return services.sla_breach_notify(breach_id=breach_id)

@@ -2,8 +2,6 @@
 approve/issue actions, invoices, payments with an allocation preview, prepayment and bond.
 Writes go through the services; the admin only collects input and shows results."""
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -31,18 +29,30 @@ from billing.models import (
     SuccessCountImport,
 )
 from billing.selectors import bond_refund_due_on, reconciliation_for_bill
-from billing.services.payments import invoice_record, payment_allocation_preview, payment_record
+from billing.services.payments import (
+    bond_check,
+    bond_record,
+    confirmed_amount,
+    invoice_check,
+    invoice_record,
+    invoice_update,
+    payment_enter,
+    prepayment_check,
+    prepayment_record,
+)
 from billing.services.statements import (
     statement_adjustment_create,
     statement_approve,
     statement_close_month,
     statement_issue,
 )
-from billing.services.uploads import billing_file_accept, billing_upload_status
+from billing.services.uploads import billing_file_accept, billing_upload_status, check_request_size
 from contracts.models import Contract
 from sms_contract.admin_display import fen_field, flag, readable_fields
+from sms_contract.admin_forms import ServiceModelForm
 from sms_contract.exceptions import ApplicationError
-from sms_contract.money import format_fen_grouped, yuan_to_fen
+from sms_contract.form_fields import YuanField
+from sms_contract.money import format_fen_grouped
 
 
 def yuan(fen: int | None) -> str:
@@ -53,11 +63,6 @@ def report_error(request, exc: ApplicationError) -> None:
     messages.error(request, exc.detail)
     for e in exc.extra.get("errors", [])[:20]:
         messages.error(request, f"第 {e['row']} 行，列 {e['column']}：{e['message']}")
-
-
-class YuanField(forms.DecimalField):
-    def __init__(self, **kwargs):
-        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
 
 
 @admin.register(CalendarYear)
@@ -102,8 +107,6 @@ class UploadAdminMixin:
         return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_upload"))
 
     def upload_view(self, request):
-        from billing.services.uploads import check_request_size
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         try:  # before the body is read
@@ -413,12 +416,24 @@ class StatementAdmin(SimpleHistoryAdmin):
         return request.user.has_perm("billing.issue_statement")
 
 
-class InvoiceForm(forms.ModelForm):
+class InvoiceForm(ServiceModelForm):
     amount = YuanField(label=_("金额（元）"))
 
     class Meta:
         model = Invoice
         fields = ["contract", "statement", "number", "amount", "issued_on", "received_on"]
+
+    def service_check(self, data: dict) -> None:
+        invoice = self.instance if self.instance.pk else None
+        invoice_check(
+            contract=invoice.contract if invoice else data["contract"],
+            number=invoice.number if invoice else data["number"],
+            amount_fen=data["amount"],
+            issued_on=invoice.issued_on if invoice else data["issued_on"],
+            received_on=data.get("received_on"),
+            statement=invoice.statement if invoice else data.get("statement"),
+            invoice=invoice,
+        )
 
 
 @admin.register(Invoice)
@@ -437,24 +452,22 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if obj is not None:
-            form.base_fields["amount"].initial = obj.amount_fen / 100 if obj.amount_fen else None
+            form.base_fields["amount"].initial = obj.amount_fen  # fen; the field shows it as yuan
         return form
 
     def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
         if change:
-            obj.amount_fen = yuan_to_fen(form.cleaned_data["amount"])
-            obj.save()
+            invoice_update(invoice=obj, amount_fen=data["amount"], received_on=data.get("received_on"))
             return
-        try:
-            created = invoice_record(
-                contract=form.cleaned_data["contract"],
-                number=form.cleaned_data["number"],
-                amount_fen=yuan_to_fen(form.cleaned_data["amount"]),
-                issued_on=form.cleaned_data["issued_on"],
-                statement=form.cleaned_data.get("statement"),
-            )
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
+        created = invoice_record(
+            contract=data["contract"],
+            number=data["number"],
+            amount_fen=data["amount"],
+            issued_on=data["issued_on"],
+            statement=data.get("statement"),
+            received_on=data.get("received_on"),
+        )
         obj.pk = created.pk
 
 
@@ -501,21 +514,22 @@ class PaymentAdmin(SimpleHistoryAdmin):
         preview = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            amount_fen = yuan_to_fen(data["amount"])
             try:
-                if request.POST.get("confirm") == "1":
-                    payment = payment_record(
-                        contract=data["contract"],
-                        paid_on=data["paid_on"],
-                        amount_fen=amount_fen,
-                        reference=data["reference"],
-                        recorded_by=request.user,
-                    )
-                    messages.success(request, f"已登记付款 {yuan(amount_fen)} 元。")
-                    return redirect(reverse("admin:billing_payment_change", args=[payment.pk]))
-                preview = payment_allocation_preview(contract=data["contract"], amount_fen=amount_fen)
+                entry = payment_enter(
+                    contract=data["contract"],
+                    paid_on=data["paid_on"],
+                    amount_fen=data["amount"],
+                    reference=data["reference"],
+                    recorded_by=request.user,
+                    confirmed_fen=confirmed_amount(request.POST.get("action"), request.POST.get("previewed")),
+                )
             except ApplicationError as exc:
                 report_error(request, exc)
+            else:
+                if entry.payment is not None:
+                    messages.success(request, f"已登记付款 {yuan(entry.payment.amount_fen)} 元。")
+                    return redirect(reverse("admin:billing_payment_change", args=[entry.payment.pk]))
+                preview = entry.preview
         context = {
             **self.admin_site.each_context(request),
             "title": "登记付款（按欠费先后自动抵充，合同 5.5）",
@@ -524,34 +538,54 @@ class PaymentAdmin(SimpleHistoryAdmin):
             "preview": preview,
             "preview_lines": [(s, yuan(fen)) for s, fen in preview.lines] if preview else [],
             "preview_unallocated": yuan(preview.unallocated_fen) if preview else "",
+            "amount_fen": form.cleaned_data.get("amount") if preview else None,
         }
         return TemplateResponse(request, "billing/admin/payment_record.html", context)
 
 
+class PrepaymentForm(ServiceModelForm):
+    class Meta:
+        model = Prepayment
+        fields = ["contract", "paid_on", "invoice"]
+
+    def service_check(self, data: dict) -> None:
+        prepayment_check(contract=data["contract"], invoice=data.get("invoice"))
+
+
+class PerformanceBondForm(ServiceModelForm):
+    class Meta:
+        model = PerformanceBond
+        fields = ["contract", "form", "issuer", "reference", "received_on", "refunded_on"]
+
+    def service_check(self, data: dict) -> None:
+        bond_check(form=data["form"], received_on=data.get("received_on"), refunded_on=data.get("refunded_on"))
+
+
 class AmountFromContractMixin:
-    """Prepayment and bond amounts come from the contract's figures (10% of the total)."""
+    """Prepayment and bond amounts come from the contract's figures (10% of the total): the services set them."""
 
     @admin.display(description=_("金额（元）"))
     def amount(self, obj):
         return yuan(obj.amount_fen)
 
-    def save_model(self, request, obj, form, change):
-        from contracts.selectors import contract_terms
-
-        terms = contract_terms(obj.contract)
-        obj.amount_fen = terms.prepayment_fen if isinstance(obj, Prepayment) else terms.bond_fen
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(Prepayment)
 class PrepaymentAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
+    form = PrepaymentForm
     list_display = ["contract", "amount", "paid_on", "invoice"]
     fields = ["contract", "amount", "paid_on", "invoice"]
     readonly_fields = ["amount"]
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = prepayment_record(
+            contract=data["contract"], paid_on=data.get("paid_on"), invoice=data.get("invoice")
+        ).pk
+
 
 @admin.register(PerformanceBond)
 class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
+    form = PerformanceBondForm
     list_display = [
         "contract",
         "amount",
@@ -577,6 +611,17 @@ class PerformanceBondAdmin(AmountFromContractMixin, SimpleHistoryAdmin):
         "reminder_error",
     ]
     readonly_fields = ["amount", "accepted_on", "refund_due_on", "reminder_sent_on", "reminder_error"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = bond_record(
+            contract=data["contract"],
+            form=data["form"],
+            received_on=data.get("received_on"),
+            issuer=data.get("issuer", ""),
+            reference=data.get("reference", ""),
+            refunded_on=data.get("refunded_on"),
+        ).pk
 
     @admin.display(description=_("验收合格日期"))
     def accepted_on(self, obj):

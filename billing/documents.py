@@ -7,11 +7,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import Statement
-from billing.rules import month_days, unit_price_text
+from billing.rules import month_days
 from contracts.selectors import contract_terms
-from sms_contract.money import format_fen_grouped, format_rate
+from sms_contract.money import format_fen_grouped, format_rate, format_unit_price
+from sms_contract.spreadsheets import xlsx_append
 
-STATE_NOTE = {
+STATE_NOTE: dict[str, str] = {
     Statement.State.DRAFT: "草稿（未审核，仅供核对）",
 }
 
@@ -33,7 +34,7 @@ def statement_context(statement: Statement) -> dict:
         "state_note": STATE_NOTE.get(statement.state, ""),
         "generated_at": timezone.localtime(),
         "unit_chars": terms.billing_unit_chars,
-        "unit_price": unit_price_text(statement.unit_price),
+        "unit_price": format_unit_price(statement.unit_price),
         "units_text": f"{statement.units:,}",
         "period_start": days[0],
         "period_end": days[-1],
@@ -48,33 +49,10 @@ def statement_pdf(statement: Statement) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def statement_pdf_for_download(statement: Statement) -> tuple[bytes, str]:
-    """The PDF to hand out and its SHA-256 (hex). An issued statement's is the file stored when it was issued,
-    checked against the SHA-256 recorded then (stored now, once, for one issued before PDFs were kept); a draft
-    or approved statement is rendered from the current figures."""
-    import hashlib
-
-    from billing.services.statements import ISSUED_STATES, StoredPdfCorrupt, statement_pdf_store
-
-    if statement.state not in ISSUED_STATES:
-        pdf = statement_pdf(statement)
-        return pdf, hashlib.sha256(pdf).hexdigest()
-    if not statement.pdf_file:
-        statement = statement_pdf_store(statement=statement)
-    with statement.pdf_file.open("rb") as stored:
-        pdf = stored.read()
-    digest = hashlib.sha256(pdf).hexdigest()
-    if digest != statement.pdf_sha256:
-        raise StoredPdfCorrupt(statement)
-    return pdf, digest
-
-
 def statement_xlsx(statement: Statement) -> bytes:
     """The month's daily success units as a workbook: 日期, 成功条数, plus the total (cells escaped as every
     export's are: sms_contract.spreadsheets)."""
     import openpyxl
-
-    from sms_contract.spreadsheets import xlsx_append
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active

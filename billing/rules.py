@@ -9,18 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from contracts.rules import billing_units as billing_units  # the contract's counting rule (5.3 note 1), re-exported
 from sms_contract.money import FEN_PER_YUAN, round_fen
-
-
-def billing_units(text: str, unit_chars: int = 70) -> int:
-    """Billing units of one message (5.3 note 1): `unit_chars` characters, signature included, make one
-    unit; each started further block is one more. Every character counts as one, full-width or not.
-
-    This is the contract's counting rule, independent of the 67-character CMPP wire segments.
-    """
-    if unit_chars <= 0:
-        raise ValueError("unit_chars must be positive.")
-    return -(-len(text) // unit_chars)
 
 
 @dataclass(frozen=True)
@@ -206,12 +196,6 @@ def statement_number(*, contract_number: str, year: int, month: int, sequence: i
     `sequence` 1 is the month's statement; 2, 3… its adjustment statements."""
     tail = contract_number.rsplit("-", 1)[-1]
     return f"JS-{year:04d}{month:02d}-{tail}-{sequence:02d}"
-
-
-def unit_price_text(price: Decimal) -> str:
-    """A unit price with at least two decimals and no trailing zeros beyond: 0.0300 -> "0.03", 1 -> "1.00"."""
-    value = price.normalize()
-    return format(value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value, "f")
 
 
 def percent_difference(ours: int, theirs: int) -> Decimal | None:

@@ -4,12 +4,23 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from billing import rules
 from billing.files import msg_id_from_signed
-from billing.models import CalendarDay, CalendarYear, CarrierBill, ImportedDailyUnits, Statement
+from billing.models import (
+    BillingUpload,
+    CalendarDay,
+    CalendarYear,
+    CarrierBill,
+    ImportedDailyUnits,
+    Invoice,
+    Payment,
+    Statement,
+)
 from contracts.models import Contract
+from contracts.selectors import contract_list_for_user, contract_terms
+from gateway import selectors as gateway_selectors
 from sms_contract.exceptions import ApplicationError
 
 
@@ -62,9 +73,8 @@ def imported_daily_units(*, contract_id: int, start: date, end: date) -> dict[da
 
 def daily_units(*, contract_id: int, start: date, end: date) -> dict[date, int]:
     """Our success units per day: the gateway's daily counts, with imported days replacing them (ADR 0010)."""
-    from gateway.selectors import daily_success_units
 
-    gateway = daily_success_units(contract_id=contract_id, start=start, end=end)
+    gateway = gateway_selectors.daily_success_units(contract_id=contract_id, start=start, end=end)
     return rules.merge_daily_units(gateway, imported_daily_units(contract_id=contract_id, start=start, end=end))
 
 
@@ -84,8 +94,6 @@ def statement_get(*, contract: Contract, year: int, month: int) -> Statement | N
 
 
 def statements_for_user(*, user) -> QuerySet[Statement]:
-    from contracts.selectors import contract_list_for_user
-
     if not (user.is_superuser or user.has_perm("billing.view_statement")):
         return Statement.objects.none()
     return Statement.objects.filter(contract__in=contract_list_for_user(user=user))
@@ -150,8 +158,6 @@ def carrier_bill_latest(*, contract: Contract, year: int, month: int) -> Carrier
 
 
 def carrier_bills_for_user(*, user) -> QuerySet[CarrierBill]:
-    from contracts.selectors import contract_list_for_user
-
     if not (user.is_superuser or user.has_perm("billing.view_carrierbill")):
         return CarrierBill.objects.none()
     return CarrierBill.objects.filter(contract__in=contract_list_for_user(user=user)).select_related("contract")
@@ -160,10 +166,6 @@ def carrier_bills_for_user(*, user) -> QuerySet[CarrierBill]:
 def uploads_for_user(*, user) -> QuerySet:
     """Queued bill and success-count files: the uploader's own, and those of contracts the user may see whose
     bills (or imports) the user may view."""
-    from django.db.models import Q
-
-    from billing.models import BillingUpload
-    from contracts.selectors import contract_list_for_user
 
     if not user.is_authenticated:
         return BillingUpload.objects.none()
@@ -240,7 +242,6 @@ def arrears_ageing(*, contract: Contract, today: date) -> ArrearsAgeing:
 
 def prepayment_balance_history(*, contract: Contract) -> list[tuple[str, int, int]]:
     """(period, applied, balance after) per monthly computation, in order; the first line is the prepayment."""
-    from contracts.selectors import contract_terms
 
     history = [("prepayment", 0, contract_terms(contract).prepayment_fen)]
     for s in Statement.objects.filter(contract=contract).order_by("year", "month", "sequence"):
@@ -280,3 +281,41 @@ def calendar_warnings(*, today: date, days: int = CALENDAR_WARNING_DAYS) -> list
         elif row.source == CalendarYear.Source.PROVISIONAL:
             out.append(CalendarWarning(year, False, True, row.note))
     return out
+
+
+def contract_deadlines(*, contract: Contract, today: date, **_signal) -> list[tuple[str, date, str]]:
+    """Billing's coming deadlines of a contract, for the deadline reminders (contracts.signals.contract_deadlines):
+    the carrier's monthly bill (last and this month, while not yet uploaded) and the bond refund."""
+    out = []
+    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    for year, month in ((previous.year, previous.month), (today.year, today.month)):
+        try:
+            due = bill_due_date_for(contract=contract, year=year, month=month)
+        except CalendarMissingError:
+            continue
+        if carrier_bill_latest(contract=contract, year=year, month=month) is None:
+            out.append(("bill_due", due, f"乙方应提供 {year}-{month:02d} 月度账单（5.3 注2）"))
+    refund = bond_refund_due_on(contract=contract)
+    if refund is not None:
+        out.append(("bond_refund", refund, "履约保证金应无息退还（5.2）"))
+    return out
+
+
+# The upload kinds and states the pages name (billing.services.uploads takes and returns them).
+UploadKind = BillingUpload.Kind
+UploadState = BillingUpload.State
+
+
+def upload_is_queued(obj: object) -> bool:
+    """Whether what `billing_file_accept` returned is a queued upload (a worker reads it) rather than the result."""
+    return isinstance(obj, BillingUpload)
+
+
+def invoices_for_contract(*, contract: Contract) -> QuerySet[Invoice]:
+    """The contract's invoices, newest first, with their statements."""
+    return Invoice.objects.filter(contract=contract).select_related("statement").order_by("-issued_on")
+
+
+def payments_for_contract(*, contract: Contract) -> QuerySet[Payment]:
+    """The contract's payments with their allocations (newest first, as the model orders them)."""
+    return Payment.objects.filter(contract=contract).prefetch_related("allocations__statement")

@@ -7,6 +7,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from billing.services.reminders import bond_refund_remind
+from billing.services.statements import statement_close_month, statements_close_due
+from billing.services.uploads import PROCESS_TASK, billing_upload_process
+from contracts.models import Contract
 from sms_contract.celery import RETRY, TryAgain
 
 logger = logging.getLogger(__name__)
@@ -18,8 +22,6 @@ BOND_REMINDER_DAYS = 30
 def close_month_task(year: int | None = None, month: int | None = None, contract_id: int | None = None) -> list[str]:
     """Without a month (beat, daily): close every finished month not yet closed, of every contract. With one:
     create or recompute that month's statement for every contract in force (or one), as `close_month` does."""
-    from billing.services.statements import statement_close_month, statements_close_due
-    from contracts.models import Contract
 
     if year is None or month is None:
         statements = statements_close_due(today=timezone.localdate())
@@ -45,7 +47,6 @@ def close_month_task(year: int | None = None, month: int | None = None, contract
 def bond_refund_reminder_task(today_iso: str | None = None) -> int:
     """E-mail the finance group (and log) when a bond's refund date is within BOND_REMINDER_DAYS; retried with
     back-off while a reminder could not be delivered."""
-    from billing.services.reminders import bond_refund_remind
 
     today = date.fromisoformat(today_iso) if today_iso else timezone.localdate()
     sent, unsent = bond_refund_remind(today=today, within_days=BOND_REMINDER_DAYS)
@@ -55,14 +56,13 @@ def bond_refund_reminder_task(today_iso: str | None = None) -> int:
 
 
 @shared_task(
-    name="billing.tasks.billing_upload_process_task",
+    name=PROCESS_TASK,
     time_limit=settings.BILLING_UPLOAD_TASK_TIME_LIMIT,
     soft_time_limit=settings.BILLING_UPLOAD_TASK_TIME_LIMIT - 30,
     **RETRY,
 )
 def billing_upload_process_task(upload_id: int) -> str:
     """Read one stored bill or success-count file (billing.services.uploads); its state is on the upload."""
-    from billing.services.uploads import billing_upload_process
 
     upload = billing_upload_process(upload_id=upload_id)
     return upload.state if upload else "missing"

@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
 from contracts.selectors import contract_lifecycle
+from contracts.services import deadline_reminder_deliver, formal_notice_create, formal_notice_update
 from sms_contract.money import format_fen_grouped
 
 
@@ -131,7 +132,8 @@ class ContractAdmin(SimpleHistoryAdmin):
             return None
         cache = getattr(obj, "_lifecycle_cache", None)
         if cache is None:
-            cache = obj._lifecycle_cache = contract_lifecycle(obj, today=timezone.localdate())
+            cache = contract_lifecycle(obj, today=timezone.localdate())
+            setattr(obj, "_lifecycle_cache", cache)  # noqa: B010 - one computation per row and page
         return cache
 
     @admin.display(description=_("当前服务期（12.1）"))
@@ -218,9 +220,14 @@ class FormalNoticeAdmin(SimpleHistoryAdmin):
         return timezone.localtime(delivered).strftime("%Y-%m-%d %H:%M")
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        """Through the services (the form already ran the same model checks, shown as form errors)."""
+        data = form.cleaned_data
+        if change:
+            formal_notice_update(notice=obj, **{name: data[name] for name in form.changed_data if name in data})
+        else:
+            fields = {name: value for name, value in data.items() if name != "contract"}
+            obj.pk = formal_notice_create(contract=data["contract"], created_by=request.user, **fields).pk
+        obj.refresh_from_db()
 
 
 @admin.register(DeadlineReminder)
@@ -259,11 +266,6 @@ class DeadlineReminderAdmin(admin.ModelAdmin):
 
     @admin.action(description="立即重发所选提醒", permissions=["view"])
     def resend_now(self, request, queryset):
-        from django.contrib import messages
-        from django.utils import timezone
-
-        from contracts.services import deadline_reminder_deliver
-
         rows = list(queryset.exclude(status=DeadlineReminder.Status.SENT))
         today = timezone.localdate()
         done = sum(deadline_reminder_deliver(reminder_id=r.pk, today=today) for r in rows)

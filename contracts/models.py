@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from contracts.rules import notice_delivered_at, notice_method_allowed, share_of_total_fen
 from contracts.scheme import validate_scheme
-from sms_contract.money import round_fen
 
 
 class Party(models.Model):
@@ -132,11 +132,11 @@ class Contract(models.Model):
 
     @property
     def prepayment_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.prepayment_rate)
+        return share_of_total_fen(self.total_amount_fen, self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.bond_rate)
+        return share_of_total_fen(self.total_amount_fen, self.bond_rate)
 
 
 class FormalNotice(models.Model):
@@ -206,8 +206,6 @@ class FormalNotice(models.Model):
         return f"{self.get_kind_display()} {self.subject}"
 
     def clean(self) -> None:
-        from contracts.rules import notice_method_allowed
-
         errors = {}
         if self.kind and self.method and not notice_method_allowed(self.kind, self.method):
             errors["method"] = _(
@@ -234,7 +232,6 @@ class FormalNotice(models.Model):
     @property
     def delivered_at(self):
         """13.8.2 delivered time (None while not delivered)."""
-        from contracts.rules import notice_delivered_at
 
         return notice_delivered_at(
             method=self.method,

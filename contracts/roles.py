@@ -7,6 +7,8 @@ custom permissions (for example `billing.approve_statement`) to this table.
 
 from fnmatch import fnmatch
 
+from django.contrib.auth.models import Group, Permission
+
 PROJECT_APPS = ("contracts", "billing", "assessment", "gateway")
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -69,7 +71,6 @@ def permissions_for_role(role: str, available: list[str]) -> list[str]:
 
 def sync_roles() -> None:
     """Create the groups and set their permissions exactly to the table (idempotent)."""
-    from django.contrib.auth.models import Group, Permission
 
     perms = {
         f"{p.content_type.app_label}.{p.codename}": p

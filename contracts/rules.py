@@ -21,7 +21,28 @@ Conventions (docs/adr/0050-contract-lifecycle-dates.md):
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+
+from sms_contract.money import round_fen
+
+
+def share_of_total_fen(total_amount_fen: int, rate: Decimal) -> int:
+    """A share of the contract total in fen, rounded half up once: the prepayment (5.3, 10%) and the
+    performance bond (5.2, 10%) of 1,440,000.00 are each 144,000.00."""
+    return round_fen(total_amount_fen * rate)
+
+
+def billing_units(text: str, unit_chars: int = 70) -> int:
+    """Billing units of one message (5.3 note 1; the gateway counts them at intake, billing re-exports it):
+    `unit_chars` characters, signature included, make one
+    unit; each started further block is one more. Every character counts as one, full-width or not.
+
+    This is the contract's counting rule, independent of the 67-character CMPP wire segments.
+    """
+    if unit_chars <= 0:
+        raise ValueError("unit_chars must be positive.")
+    return -(-len(text) // unit_chars)
 
 
 class NoticeKind(StrEnum):

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contracts.models import Contract
+from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
+from contracts.rules import Lifecycle, lifecycle, share_of_total_fen
 from contracts.scheme import Part, RatioBand, parse_parts, parse_ratio_bands
-from sms_contract.money import round_fen
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,11 @@ class ContractTerms:
 
     @property
     def prepayment_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.prepayment_rate)
+        return share_of_total_fen(self.total_amount_fen, self.prepayment_rate)
 
     @property
     def bond_fen(self) -> int:
-        return round_fen(self.total_amount_fen * self.bond_rate)
+        return share_of_total_fen(self.total_amount_fen, self.bond_rate)
 
 
 def contract_terms(contract: Contract) -> ContractTerms:
@@ -76,15 +76,11 @@ def contract_list_for_user(*, user) -> QuerySet[Contract]:
 
 
 def parties_of_user(*, user) -> QuerySet:
-    from contracts.models import Party
-
     return Party.objects.filter(Q(members=user))
 
 
 def contract_lifecycle(contract: Contract, *, today: date):
     """The lifecycle dates of a contract (12.1, 12.2, 4.5, 7.2) given its delivered formal notices."""
-    from contracts.models import FormalNotice
-    from contracts.rules import lifecycle
 
     non_renewal = termination = None
     for notice in FormalNotice.objects.filter(contract=contract, ends_service=True):
@@ -111,3 +107,25 @@ def contract_lifecycle(contract: Contract, *, today: date):
         termination_delivered_on=termination,
         terminated_on=contract.terminated_on,
     )
+
+
+def formal_notices_for(*, contract: Contract) -> QuerySet[FormalNotice]:
+    """The contract's formal notices (13.8), with who sent them."""
+    return FormalNotice.objects.filter(contract=contract).select_related("sender")
+
+
+def deadline_reminders_for(*, contract: Contract) -> QuerySet[DeadlineReminder]:
+    """The contract's deadline reminders, as the model orders them."""
+    return DeadlineReminder.objects.filter(contract=contract)
+
+
+__all__ = [  # what the other apps use (docs/architecture.md); `Contract` and `Lifecycle` for their type hints
+    "Contract",
+    "ContractTerms",
+    "Lifecycle",
+    "contract_lifecycle",
+    "contract_list_for_user",
+    "contract_terms",
+    "deadline_reminders_for",
+    "formal_notices_for",
+]

@@ -2,17 +2,24 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
-from contracts.models import Contract, FormalNotice, Party
+from contracts.models import Contract, DeadlineReminder, FormalNotice, Party
+from contracts.rules import reminder_offset_due
 from contracts.scheme import validate_scheme
+from contracts.selectors import contract_lifecycle
+from contracts.signals import contract_deadlines
 from sms_contract.exceptions import ApplicationError
-from sms_contract.money import yuan_to_fen
+from sms_contract.money import parse_yuan
 
 logger = logging.getLogger("contracts.reminders")
 
@@ -53,7 +60,7 @@ def contract_load(*, data: dict) -> tuple[Contract, bool]:
         purchaser=_party_upsert(data["purchaser"]),
         supplier=_party_upsert(data["supplier"]),
         unit_price=Decimal(data["unit_price"]),
-        total_amount_fen=yuan_to_fen(Decimal(data["total_amount"])),
+        total_amount_fen=parse_yuan(data["total_amount"]),
         prepayment_rate=Decimal(data["prepayment_rate"]),
         bond_rate=Decimal(data["bond_rate"]),
         late_fee_daily_rate=Decimal(data.get("late_fee_daily_rate", "0")),
@@ -76,14 +83,29 @@ def contract_load_seed() -> Contract:
 def formal_notice_create(*, contract: Contract, created_by=None, **fields) -> FormalNotice:
     """Record a formal notice (13.8). A notice of kinds (1)–(4) sent by fax or e-mail is refused (13.8.1)."""
     notice = FormalNotice(contract=contract, created_by=created_by, **fields)
+    _notice_check(notice)
+    notice.save()
+    return notice
+
+
+@transaction.atomic
+def formal_notice_update(*, notice: FormalNotice, **fields: object) -> FormalNotice:
+    """Correct a recorded notice (the admin: e.g. the date it was signed for), checked as when recording it."""
+    notice = FormalNotice.objects.select_for_update().get(pk=notice.pk)
+    for name, value in fields.items():
+        setattr(notice, name, value)
+    _notice_check(notice)
+    notice.save()
+    return notice
+
+
+def _notice_check(notice: FormalNotice) -> None:
     try:
         notice.full_clean()
     except ValidationError as exc:
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
         errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
         raise ApplicationError("notice_invalid", detail, extra={"errors": errors}) from exc
-    notice.save()
-    return notice
 
 
 # --- Deadline reminders (renewal decision, bill due date, bond refund, service end) ---------------
@@ -96,12 +118,11 @@ REMINDER_RECIPIENT_GROUPS = {
 }
 
 
-def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
-    """(kind, deadline, what) of the contract's coming deadlines."""
-    from billing.selectors import CalendarMissingError, bill_due_date_for, bond_refund_due_on, carrier_bill_latest
-    from contracts.selectors import contract_lifecycle
-
-    out = []
+def _deadlines(contract: Contract, today: date) -> list[tuple[str, date, str]]:
+    """(kind, deadline, what) of the contract's coming deadlines: the lifecycle's own (renewal decision,
+    service end) and those the apps above answer through `contracts.signals.contract_deadlines` (billing: the
+    carrier's bill due date, the bond refund)."""
+    out: list[tuple[str, date, str]] = []
     lc = contract_lifecycle(contract, today=today)
     if lc.current_term is not None:
         if lc.renews:
@@ -110,23 +131,13 @@ def _deadlines(contract: Contract, today) -> list[tuple[str, object, str]]:
             )
         end = lc.service_end or lc.current_term.end
         out.append(("service_end", end, "服务期届满（不再续展）" if lc.service_end else "当前服务期届满（将自动续展）"))
-    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    for year, month in ((previous.year, previous.month), (today.year, today.month)):
-        try:
-            due = bill_due_date_for(contract=contract, year=year, month=month)
-        except CalendarMissingError:
-            continue
-        if carrier_bill_latest(contract=contract, year=year, month=month) is None:
-            out.append(("bill_due", due, f"乙方应提供 {year}-{month:02d} 月度账单（5.3 注2）"))
-    refund = bond_refund_due_on(contract=contract)
-    if refund is not None:
-        out.append(("bond_refund", refund, "履约保证金应无息退还（5.2）"))
+    for _receiver, answer in contract_deadlines.send(sender=Contract, contract=contract, today=today):
+        out.extend(cast(list[tuple[str, date, str]], answer or []))
     return out
 
 
 def _recipients(contract: Contract, kind: str) -> list[str]:
     """E-mails of the groups concerned; carrier staff only when they belong to this contract's carrier."""
-    from django.contrib.auth import get_user_model
 
     users = (
         get_user_model()
@@ -145,8 +156,6 @@ def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str
     A reminder counts as sent only once the mail server took it. One with nobody to send it to, or refused by the
     server, stays unsent with the reason (admin: 合同 → 期限提醒, 发送失败) and is tried again by the next run
     (the task retries within minutes, beat runs it daily). Returns (delivered now, still undelivered)."""
-    from contracts.models import DeadlineReminder
-    from contracts.rules import reminder_offset_due
 
     delivered, undelivered = [], []
     for contract in Contract.objects.filter(terminated_on=None).select_related("supplier"):
@@ -172,10 +181,6 @@ def deadline_reminders_send(*, today, offsets: tuple[int, ...], kinds: tuple[str
 def deadline_reminder_deliver(*, reminder_id: int, today) -> bool:
     """Send one reminder now; record it as sent only if the mail server took it, else record why not.
     The row stays locked while sending, so two runs at once (a redelivered task) never mail it twice."""
-    from django.core.mail import send_mail
-    from django.utils import timezone
-
-    from contracts.models import DeadlineReminder
 
     reminder = (
         DeadlineReminder.objects.select_for_update(skip_locked=True, of=("self",))

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from contracts.services import deadline_reminders_send
 from sms_contract.celery import RETRY, TryAgain
 
 REMINDER_TASK = "contracts.tasks.deadline_reminders_task"
@@ -16,7 +17,6 @@ REMINDER_SCHEDULE_NAME = "contracts: deadline reminders (daily 08:30 Asia/Shangh
 def deadline_reminders_task(today_iso: str | None = None) -> int:
     """E-mail the groups concerned before the renewal decision, bill due, bond refund and service end dates.
     While some due reminder is undelivered the task is retried with back-off (then beat runs it again tomorrow)."""
-    from contracts.services import deadline_reminders_send
 
     today = date.fromisoformat(today_iso) if today_iso else timezone.localdate()
     sent, unsent = deadline_reminders_send(

@@ -26,6 +26,7 @@ from gateway.apiclient import sign
 from gateway.crypto import decrypt_secret, encrypt_secret
 from gateway.models import ApiClient
 from gateway.services.clients import api_client_verification_secrets
+from gateway.services.nonces import nonce_record_db, nonce_seen_db, outage_mark, outage_recent
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,6 @@ def nonce_remember(key_id: str, nonce: str, *, ttl: int) -> bool:
 
     With the cache store, Redis away does not stop intake: the nonce goes to the database table instead, and
     for one window after such a fallback nonces are checked in both places (see gateway.services.nonces)."""
-    from gateway.services.nonces import nonce_record_db, nonce_seen_db, outage_mark, outage_recent
 
     if settings.GATEWAY_NONCE_STORE == "db":
         return nonce_record_db(key_id=key_id, nonce=nonce, ttl=ttl)

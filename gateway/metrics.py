@@ -7,8 +7,15 @@ reads the queue depth and the age of the oldest queued message from the database
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import hmac
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from gateway.models import Message
 
 NODE_STATES = ("up", "probation", "down")
 
@@ -38,9 +45,6 @@ def node_state_set(node: str, state: str) -> None:
 
 def queue_stats() -> tuple[int, float]:
     """(queued messages, age in seconds of the oldest one) — both served by the queue's partial index."""
-    from django.utils import timezone
-
-    from gateway.models import Message
 
     queued = Message.objects.filter(status=Message.Status.QUEUED)
     depth = queued.count()
@@ -66,9 +70,6 @@ def web_metrics() -> bytes:
 
 def metrics_allowed(request) -> bool:
     """PUBLIC_METRICS, or the scraper's "Authorization: Bearer <METRICS_TOKEN>", or a signed-in staff user."""
-    import hmac
-
-    from django.conf import settings
 
     if settings.PUBLIC_METRICS:
         return True
@@ -82,8 +83,6 @@ def metrics_allowed(request) -> bool:
 
 def metrics_view(request):
     """GET /metrics of the web app: the queue gauges, computed now; 401 unless `metrics_allowed`."""
-    from django.http import HttpResponse, JsonResponse
-    from prometheus_client import CONTENT_TYPE_LATEST
 
     if not metrics_allowed(request):
         response = JsonResponse(

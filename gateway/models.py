@@ -5,6 +5,7 @@ Carrier Msg_Ids are unsigned 64-bit values; they are stored in signed BIGINT col
 (`gateway.msgid_store.to_db` / `from_db`), which is lossless.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
@@ -38,7 +39,6 @@ class SendingProfile(models.Model):
 
     def clean(self) -> None:
         """A service code registered with the carrier cannot change (Annex 3 part 1); digits only."""
-        from django.core.exceptions import ValidationError
 
         if self.service_code and not self.service_code.isdigit():
             raise ValidationError({"service_code": _("服务代码只能是数字。")})

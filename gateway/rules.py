@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from billing.rules import billing_units
+from contracts.rules import billing_units
 from gateway.cmpp.errors import TextEncodeError
 from gateway.cmpp.segmentation import split_message
 from sms_contract import textnorm
@@ -293,6 +293,7 @@ def prepare_message(
     number = normalize_mobile(mobile)
     check_scope(number, prefixes=data.scope_prefixes, ported=data.ported.get(number))
     check_not_opted_out(number, opted_out=data.opted_out)
+    text: object
     if template_code:
         text = render_template(data.templates.get(template_code), params, code=template_code)
     else:

@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from ops.models import PendingTask
+from sms_contract import celery as project_celery
 
 logger = logging.getLogger("ops.outbox")
 
@@ -34,9 +35,13 @@ def task_enqueue(task, *args, **kwargs) -> PendingTask:
 
 
 def _celery_task(name: str):
-    from sms_contract.celery import app
-
-    return app.tasks.get(name)
+    """The registered task of that name. Services queue tasks by name (so they need not import their tasks
+    module); the apps' tasks modules are imported on first need, as a worker does at start."""
+    task = project_celery.app.tasks.get(name)
+    if task is None:
+        project_celery.app.loader.import_default_modules()
+        task = project_celery.app.tasks.get(name)
+    return task
 
 
 def _publish_committed(pk: int) -> None:
@@ -48,19 +53,17 @@ def _publish_committed(pk: int) -> None:
 
 def pending_task_publish(*, row: PendingTask) -> bool:
     """Hand one row to the broker and delete it; on a broker error keep it with the error. Returns success."""
-    from sms_contract.celery import app
-
     task = _celery_task(row.task)
-    if app.conf.task_always_eager:  # no broker (development, tests): run it here, as .delay() would
+    if project_celery.app.conf.task_always_eager:  # no broker (development, tests): run it here, as .delay() would
         PendingTask.objects.filter(pk=row.pk).delete()
         if task is None:
-            app.send_task(row.task, args=row.args, kwargs=row.kwargs)
+            project_celery.app.send_task(row.task, args=row.args, kwargs=row.kwargs)
         else:
             task.apply_async(args=row.args, kwargs=row.kwargs)
         return True
     try:
         if task is None:
-            app.send_task(row.task, args=row.args, kwargs=row.kwargs)
+            project_celery.app.send_task(row.task, args=row.args, kwargs=row.kwargs)
         else:
             task.apply_async(args=row.args, kwargs=row.kwargs)
     except BROKER_ERRORS as exc:

@@ -23,7 +23,7 @@ def recent_periods(today: date, count: int = 12) -> list[tuple[str, str]]:
 
 
 class BillUploadForm(forms.Form):
-    contract = forms.ModelChoiceField(queryset=None, label="合同", empty_label=None)
+    contract: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, label="合同", empty_label=None)
     period = forms.ChoiceField(label="账单月份")
     file = forms.FileField(label="账单文件（CSV 或 XLSX）")
 

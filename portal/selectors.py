@@ -6,9 +6,17 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from contracts.models import Contract
-from contracts.rules import Lifecycle
-from contracts.selectors import contract_lifecycle, contract_list_for_user
+from assessment.selectors import (
+    assessment_sheet_ids,
+    clock_views,
+    complaint_clocks,
+    complaint_list_open,
+    fault_ticket_clocks,
+    fault_ticket_list_open,
+)
+from billing.selectors import billed_before, calendar_warnings, prepayment_balance_history
+from contracts.selectors import Contract, Lifecycle, contract_lifecycle, contract_list_for_user
+from gateway import selectors as gateway_selectors
 from portal import charts, rules
 
 CHART_DAYS = 90
@@ -56,27 +64,23 @@ def dashboard_contract(*, user, contract_id: int | None = None) -> Contract | No
 
 
 def _units(contract: Contract, start: date, end: date) -> dict[date, int]:
-    from gateway.selectors import daily_success_units
-
     if end < start:
         return {}
-    return daily_success_units(contract_id=contract.pk, start=start, end=end)
+    return gateway_selectors.daily_success_units(contract_id=contract.pk, start=start, end=end)
 
 
 def _month_delivery(contract: Contract, today: date) -> tuple[Decimal | None, int]:
     """The month's delivery rate in percent and its count of messages without a status report."""
-    from gateway.selectors import month_evidence
 
-    evidence = month_evidence(contract_id=contract.pk, year=today.year, month=today.month)
+    evidence = gateway_selectors.month_evidence(contract_id=contract.pk, year=today.year, month=today.month)
     rate = evidence.get("delivery_rate")
     return (None if rate is None else (Decimal(rate) * 100).quantize(Decimal("0.01"))), evidence.get("no_report", 0)
 
 
 def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[date, Decimal | None]:
     """Delivered / accepted messages per day, in percent."""
-    from gateway.selectors import daily_delivery
 
-    rows = daily_delivery(contract_id=contract.pk, start=start, end=end)
+    rows = gateway_selectors.daily_delivery(contract_id=contract.pk, start=start, end=end)
     return {day: rules.rate_percent(row["delivered"], row["accepted"]) for day, row in rows.items()}
 
 
@@ -88,31 +92,20 @@ def _queue_depth(contract: Contract) -> dict[str, int]:
 
 def _node_health(contract: Contract) -> list[NodeHealth]:
     """Each node's last recorded state."""
-    from gateway.selectors import node_health
 
     return [
         NodeHealth(row["name"], row["healthy"], row["state"], row["since"], row["reason"])
-        for row in node_health(contract_id=contract.pk)
+        for row in gateway_selectors.node_health(contract_id=contract.pk)
     ]
 
 
 def _prepayment_balance(contract: Contract, today: date) -> tuple[int | None, int]:
-    from billing.selectors import billed_before, prepayment_balance_history
-
     history = prepayment_balance_history(contract=contract)
     billed, _ = billed_before(contract=contract, year=today.year + 1, month=1)
     return (history[-1][2] if history else None), billed
 
 
 def open_tickets_and_complaints(*, contract: Contract, now: datetime) -> tuple[list, list]:
-    from assessment.selectors import (
-        clock_views,
-        complaint_clocks,
-        complaint_list_open,
-        fault_ticket_clocks,
-        fault_ticket_list_open,
-    )
-
     tickets = [
         (t, clock_views(fault_ticket_clocks(t), now=now))
         for t in fault_ticket_list_open(contract_id=contract.pk).order_by("reported_at")
@@ -175,8 +168,6 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
 
 
 def _calendar_warnings(today: date) -> list:
-    from billing.selectors import calendar_warnings
-
     return calendar_warnings(today=today)
 
 
@@ -189,7 +180,6 @@ def _forecast_cap(lifecycle: Lifecycle) -> date | None:
 def with_sheet_flags(statements: list) -> list:
     """Set `has_sheet` on each statement: whether its month's signed assessment sheet (考核表) exists, so pages
     link only documents that exist."""
-    from assessment.selectors import assessment_sheet_ids
 
     signed = assessment_sheet_ids(ids={s.assessment_id for s in statements})
     for statement in statements:

@@ -5,7 +5,10 @@ amount in yuan (`12,648,000` fen → `126,480.00`) under the field's label with 
 table; the rest stay as they are.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.db import models
@@ -13,10 +16,13 @@ from django.utils.html import format_html, format_html_join
 
 from sms_contract.money import format_fen_grouped
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a label, maybe translated lazily
+
 EMPTY = "—"
 
 
-def yuan_label(label: str) -> str:
+def yuan_label(label: StrOrPromise) -> str:
     label = str(label)
     if "（分）" in label:
         return label.replace("（分）", "（元）")
@@ -25,7 +31,7 @@ def yuan_label(label: str) -> str:
     return f"{label}（元）"
 
 
-def fen_field(name: str, label: str) -> Callable:
+def fen_field(name: str, label: StrOrPromise) -> Callable:
     """An admin column or read-only entry showing the fen field `name` in yuan with separators."""
 
     @admin.display(description=yuan_label(label), ordering=name)
@@ -38,7 +44,7 @@ def fen_field(name: str, label: str) -> Callable:
 
 
 def json_table(
-    name: str, label: str, *, headers: tuple[str, str] = ("项目", "值"), key_label: Callable | None = None
+    name: str, label: StrOrPromise, *, headers: tuple[str, str] = ("项目", "值"), key_label: Callable | None = None
 ) -> Callable:
     """A read-only entry showing the JSON field `name` as a two-column table (lists: one value per row)."""
 
@@ -79,7 +85,7 @@ def small_table(data, *, headers: tuple[str, str] = ("项目", "值"), key_label
     )
 
 
-def flag(label: str, *, true_text: str, false_text: str, warn_when: bool = True, ordering: str | None = None):
+def flag(label: StrOrPromise, *, true_text: str, false_text: str, warn_when: bool = True, ordering: str | None = None):
     """A boolean column as words, the warning one in red (逾期 is not a green tick)."""
 
     def decorate(func):

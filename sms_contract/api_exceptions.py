@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,7 +34,6 @@ TITLES = {404: "文件不存在", 403: "无权查看此文件", 409: "文件尚�
 
 def _document_error_page(request, response):
     """Document links (PDF, XLSX) opened in a browser answer a styled page, not raw JSON (same status)."""
-    from django.shortcuts import render
 
     data = response.data if isinstance(response.data, dict) else {}
     context = {
@@ -74,10 +75,6 @@ log = logging.getLogger("sms_contract.errors")
 
 
 def _redis_error_types() -> tuple[type[BaseException], ...]:
-    try:
-        from redis.exceptions import RedisError
-    except ImportError:  # pragma: no cover - redis is a dependency
-        return ()
     return (RedisError,)
 
 

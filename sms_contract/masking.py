@@ -8,6 +8,8 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
+from sms_contract.textnorm import fold_digits
+
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86|0086)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 FULL_MOBILE_PERMISSION = "contracts.view_full_mobile"
@@ -32,7 +34,6 @@ def mask_mobiles_in_text(text: str) -> str:
     masked = _mask(text)
     if text.isascii() and "%" not in text:
         return masked
-    from sms_contract.textnorm import fold_digits
 
     decoded = fold_digits(unquote(text, errors="replace") if "%" in text else text)
     decoded = "".join(ch for ch in decoded if unicodedata.category(ch) != "Cf")

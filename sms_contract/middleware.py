@@ -6,6 +6,8 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from sms_contract.views import healthz
+
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz/"
@@ -33,8 +35,6 @@ class HealthCheckMiddleware:
 
     def __call__(self, request):
         if request.path_info == HEALTH_PATH and request.method in ("GET", "HEAD"):
-            from sms_contract.views import healthz
-
             return healthz(request)
         return self.get_response(request)
 

@@ -5,6 +5,8 @@ catch (a 500). Here such a body, and any body nested deeper than `API_MAX_JSON_D
 `json_too_deep`; malformed JSON stays DRF's 400 `parse_error`.
 """
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
@@ -18,6 +20,7 @@ def json_depth_exceeds(value, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[object]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

@@ -2,14 +2,19 @@ import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.defaults import server_error as html_server_error
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
+
+from portal.views.dashboard import home as dashboard_home
+from sms_contract.api_exceptions import error_response
 
 
 class ApiRootView(APIView):
@@ -34,7 +39,6 @@ class ApiRootView(APIView):
 @login_required
 def home(request):
     """After login: the dashboard (portal app) for every role."""
-    from portal.views.dashboard import home as dashboard_home
 
     return dashboard_home(request)
 
@@ -43,10 +47,7 @@ def server_error(request, *args, **kwargs):
     """handler500: JSON ({"code", "detail"}) under /api/ (503 when the database or Redis is away), the HTML
     page elsewhere."""
     if request.path.startswith("/api/"):
-        from sms_contract.api_exceptions import error_response
-
         return error_response(sys.exc_info()[1])
-    from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request, *args, **kwargs)
 
@@ -64,7 +65,6 @@ def _check_redis() -> str | None:
     """None without Redis (development); "ok" or the error's name."""
     if not settings.REDIS_URL:
         return None
-    from django.core.cache import cache
 
     try:
         cache._cache.get_client(write=True).ping()

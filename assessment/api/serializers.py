@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from assessment.models import Assessment
-from contracts.scheme import Part
+from contracts.scheme import Part, band_for_score
 from sms_contract.money import format_rate
 
 
@@ -42,8 +42,6 @@ class AssessmentOutputSerializer(serializers.Serializer):
         return format_rate(obj.payment_ratio)
 
     def get_bands(self, obj: Assessment) -> dict[str, str]:
-        from contracts.scheme import band_for_score
-
         return {p.code: band_for_score(p, obj.scores[p.code]) for p in self.parts if p.code in obj.scores}
 
     def to_representation(self, instance):

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assessment.api.serializers import AssessmentInputSerializer, AssessmentOutputSerializer
+from assessment.documents import assessment_pdf
 from assessment.models import Assessment
 from assessment.selectors import assessment_get, assessment_suggestions, parse_period
 from assessment.services import assessment_record, assessment_sign
@@ -104,8 +105,6 @@ class AssessmentPdfApi(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request, contract_number: str, period: str):
-        from assessment.documents import assessment_pdf
-
         _require(request, "assessment.view_assessment")
         contract, year, month = _contract_and_period(request, contract_number, period)
         assessment = _assessment_or_404(contract, year, month)

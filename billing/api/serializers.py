@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
-from billing.rules import unit_price_text
-from sms_contract.money import FenAsYuanField, format_rate
+from billing.selectors import reconciliation_for_bill
+from sms_contract.api_fields import FenAsYuanField
+from sms_contract.money import format_rate, format_unit_price
 
 
 class StatementOutputSerializer(serializers.Serializer):
@@ -33,7 +34,7 @@ class StatementOutputSerializer(serializers.Serializer):
     )
 
     def get_unit_price(self, obj) -> str:
-        return unit_price_text(obj.unit_price)
+        return format_unit_price(obj.unit_price)
 
     def get_payment_ratio(self, obj) -> str | None:
         return format_rate(obj.payment_ratio) if obj.payment_ratio is not None else None
@@ -76,8 +77,6 @@ class CarrierBillOutputSerializer(serializers.Serializer):
     reconciliation = serializers.SerializerMethodField()
 
     def get_reconciliation(self, obj) -> dict:
-        from billing.selectors import reconciliation_for_bill
-
         return ReconciliationSerializer(reconciliation_for_bill(obj)).data
 
 

@@ -12,8 +12,10 @@ from billing.api.serializers import (
     CarrierBillOutputSerializer,
     StatementOutputSerializer,
 )
+from billing.documents import statement_xlsx
 from billing.models import BillingUpload
 from billing.selectors import carrier_bills_for_user, statements_for_user, uploads_for_user
+from billing.services.statements import statement_pdf_for_download
 from billing.services.uploads import billing_file_accept, billing_upload_status, check_request_size
 from contracts.selectors import contract_list_for_user
 
@@ -57,8 +59,6 @@ class StatementPdfApi(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, contract_number: str, period: str):
-        from billing.documents import statement_pdf_for_download
-
         statement = _statement_for(request, contract_number, period)
         pdf, sha256 = statement_pdf_for_download(statement)
         response = HttpResponse(pdf, content_type="application/pdf")
@@ -74,8 +74,6 @@ class StatementXlsxApi(APIView):
 
     @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
     def get(self, request, contract_number: str, period: str):
-        from billing.documents import statement_xlsx
-
         statement = _statement_for(request, contract_number, period)
         response = HttpResponse(
             statement_xlsx(statement), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -35,6 +35,7 @@ from billing.files import (
 from billing.models import CarrierBill, CarrierBillDay, CarrierBillRecord
 from billing.selectors import bill_due_date_for, month_bounds
 from contracts.models import Contract
+from gateway import selectors as gateway_selectors
 
 COPY_BATCH_ROWS = 50_000
 MISSING_SAMPLE = 20
@@ -91,7 +92,7 @@ def _submitted(raw) -> tuple[str, str]:
 
 def _read_detail(
     rows, columns, errors: ErrorLog, start: date, end: date, writer: _RecordWriter
-) -> tuple[dict[date, int], int, dict[int, list[int]]]:
+) -> tuple[dict[date, int], int, set[int]]:
     """Validate and load detail rows: (units per day, rows loaded, the set of duplicated Msg_Ids, signed).
     The common text cells take a fast path; everything else (XLSX values, odd spellings) goes through the
     general parsers in billing.files. The ids are kept in an 8-byte array and checked for duplicates by
@@ -145,7 +146,8 @@ def _read_detail(
         if not errors:
             writer.add(number, signed, mobile, at_text, day, units, status)
     writer.flush()
-    previous, duplicated = None, set()
+    previous: int | None = None
+    duplicated: set[int] = set()
     for value in sorted(ids):
         if value == previous:
             duplicated.add(value)
@@ -186,7 +188,6 @@ def _load_ours(cursor, ids: Iterable[int]) -> None:
 
 def _compare_msg_ids(bill: CarrierBill) -> None:
     """Set comparison in the database: their detail rows against our Msg_Ids for the period."""
-    from gateway.selectors import carrier_msg_ids
 
     start, end = month_bounds(bill.year, bill.month)
     table = CarrierBillRecord._meta.db_table
@@ -194,7 +195,7 @@ def _compare_msg_ids(bill: CarrierBill) -> None:
         cursor.execute("DROP TABLE IF EXISTS billing_ours_ids")
         cursor.execute("CREATE TEMPORARY TABLE billing_ours_ids (msg_id BIGINT NOT NULL)")
         try:
-            _load_ours(cursor, carrier_msg_ids(contract_id=bill.contract_id, start=start, end=end))
+            _load_ours(cursor, gateway_selectors.carrier_msg_ids(contract_id=bill.contract_id, start=start, end=end))
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE billing_ours_ids")
             else:

@@ -64,6 +64,41 @@ def payment_record(*, contract: Contract, paid_on: date, amount_fen: int, refere
     return payment
 
 
+@dataclass(frozen=True)
+class PaymentEntry:
+    """One step of entering a payment by hand: the allocation to show (`preview`), or the `payment` recorded."""
+
+    preview: AllocationPreview | None = None
+    payment: Payment | None = None
+
+
+def payment_enter(
+    *,
+    contract: Contract,
+    paid_on: date,
+    amount_fen: int,
+    reference: str,
+    recorded_by=None,
+    confirmed_fen: int | None = None,
+) -> PaymentEntry:
+    """The two steps of entering a payment (admin and /finance/ alike): first show where the money would go
+    (oldest due first, 5.5); record it only when the person confirms the very amount they were shown
+    (`confirmed_fen`). Confirming a changed amount shows the allocation again and records nothing."""
+    if confirmed_fen is not None and confirmed_fen == amount_fen:
+        payment = payment_record(
+            contract=contract, paid_on=paid_on, amount_fen=amount_fen, reference=reference, recorded_by=recorded_by
+        )
+        return PaymentEntry(payment=payment)
+    return PaymentEntry(preview=payment_allocation_preview(contract=contract, amount_fen=amount_fen))
+
+
+def confirmed_amount(action: str | None, previewed: str | None) -> int | None:
+    """The amount a payment form's "confirm" button vouches for (the hidden `previewed` fen), else None."""
+    if action != "confirm" or not previewed or not previewed.strip().isdigit():
+        return None
+    return int(previewed)
+
+
 @transaction.atomic
 def payment_credits_apply(*, contract: Contract) -> int:
     """Use unallocated payment credit (oldest payment first) on outstanding statements; returns fen used."""
@@ -117,23 +152,90 @@ def credit_offsets_apply(*, contract: Contract) -> int:
     return used
 
 
+def _refused(code: str, field: str, message: str) -> ApplicationError:
+    return ApplicationError(code, message, extra={"errors": {field: [message]}})
+
+
+def invoice_check(
+    *,
+    contract: Contract,
+    number: str,
+    amount_fen: int,
+    issued_on: date,
+    received_on: date | None = None,
+    statement: Statement | None = None,
+    invoice: Invoice | None = None,
+) -> None:
+    """Would this invoice be accepted (a new one, or `invoice` changed)? Raises ApplicationError naming the field."""
+    if amount_fen <= 0:
+        raise _refused("bad_amount", "amount", "发票金额必须大于 0。")
+    if statement is not None and statement.contract_id != contract.pk:
+        raise _refused("wrong_contract", "statement", "发票与结算单不属于同一合同。")
+    same_number = Invoice.objects.filter(number=number.strip())
+    if invoice is not None:
+        same_number = same_number.exclude(pk=invoice.pk)
+    if same_number.exists():
+        raise _refused("duplicate_invoice", "number", f"发票号码 {number} 已登记。")
+    if received_on is not None and received_on < issued_on:
+        raise _refused("bad_date", "received_on", "收到日期不能早于开票日期。")
+
+
 @transaction.atomic
 def invoice_record(
-    *, contract: Contract, number: str, amount_fen: int, issued_on: date, statement: Statement | None = None
+    *,
+    contract: Contract,
+    number: str,
+    amount_fen: int,
+    issued_on: date,
+    statement: Statement | None = None,
+    received_on: date | None = None,
 ) -> Invoice:
     """A VAT special invoice for a statement (or, without one, for the prepayment)."""
-    if statement is not None and statement.contract_id != contract.pk:
-        raise ApplicationError("wrong_contract", "发票与结算单不属于同一合同。")
-    if Invoice.objects.filter(number=number.strip()).exists():
-        raise ApplicationError("duplicate_invoice", f"发票号码 {number} 已登记。")
-    return Invoice.objects.create(
-        contract=contract, statement=statement, number=number.strip(), amount_fen=amount_fen, issued_on=issued_on
+    invoice_check(
+        contract=contract,
+        number=number,
+        amount_fen=amount_fen,
+        issued_on=issued_on,
+        received_on=received_on,
+        statement=statement,
     )
+    return Invoice.objects.create(
+        contract=contract,
+        statement=statement,
+        number=number.strip(),
+        amount_fen=amount_fen,
+        issued_on=issued_on,
+        received_on=received_on,
+    )
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, amount_fen: int, received_on: date | None) -> Invoice:
+    """Correct an invoice's amount or record when it arrived (number, contract, statement and date stay)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice_check(
+        contract=invoice.contract,
+        number=invoice.number,
+        amount_fen=amount_fen,
+        issued_on=invoice.issued_on,
+        received_on=received_on,
+        statement=invoice.statement,
+        invoice=invoice,
+    )
+    invoice.amount_fen, invoice.received_on = amount_fen, received_on
+    invoice.save(update_fields=["amount_fen", "received_on"])
+    return invoice
+
+
+def prepayment_check(*, contract: Contract, invoice: Invoice | None) -> None:
+    if invoice is not None and invoice.contract_id != contract.pk:
+        raise _refused("wrong_contract", "invoice", "发票不属于该合同。")
 
 
 @transaction.atomic
 def prepayment_record(*, contract: Contract, paid_on: date | None, invoice: Invoice | None = None) -> Prepayment:
     """The prepayment (5.3 method two), its amount from the contract figures (10% of the total)."""
+    prepayment_check(contract=contract, invoice=invoice)
     prepayment, _ = Prepayment.objects.update_or_create(
         contract=contract,
         defaults={"amount_fen": contract_terms(contract).prepayment_fen, "paid_on": paid_on, "invoice": invoice},
@@ -141,13 +243,26 @@ def prepayment_record(*, contract: Contract, paid_on: date | None, invoice: Invo
     return prepayment
 
 
+def bond_check(*, form: str, received_on: date | None = None, refunded_on: date | None = None) -> None:
+    if form not in PerformanceBond.Form.values:
+        raise _refused("bad_form", "form", "履约保证金应为保函、支票、汇票、本票等非现金形式。")
+    if refunded_on is not None and (received_on is None or refunded_on < received_on):
+        raise _refused("bad_date", "refunded_on", "退还日期不能早于收到日期（须先登记收到日期）。")
+
+
 @transaction.atomic
 def bond_record(
-    *, contract: Contract, form: str, received_on: date | None, issuer: str = "", reference: str = ""
+    *,
+    contract: Contract,
+    form: str,
+    received_on: date | None,
+    issuer: str = "",
+    reference: str = "",
+    refunded_on: date | None = None,
 ) -> PerformanceBond:
-    """The performance bond (5.2), its amount from the contract figures (10% of the total)."""
-    if form not in PerformanceBond.Form.values:
-        raise ApplicationError("bad_form", "履约保证金应为保函、支票、汇票、本票等非现金形式。")
+    """The performance bond (5.2), its amount from the contract figures (10% of the total), and when it was
+    given back (`refunded_on`)."""
+    bond_check(form=form, received_on=received_on, refunded_on=refunded_on)
     bond, _ = PerformanceBond.objects.update_or_create(
         contract=contract,
         defaults={
@@ -156,6 +271,7 @@ def bond_record(
             "received_on": received_on,
             "issuer": issuer,
             "reference": reference,
+            "refunded_on": refunded_on,
         },
     )
     return bond

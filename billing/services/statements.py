@@ -9,9 +9,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from billing import rules
+from assessment import selectors as assessment_selectors
+from assessment import services as assessment_services
+from billing import documents, rules
 from billing.models import Statement
 from billing.selectors import bill_due_date_for, billed_before, daily_units, month_bounds
+from billing.services.payments import credit_offsets_apply, payment_credits_apply
 from contracts.models import Contract
 from contracts.selectors import contract_terms
 from sms_contract.exceptions import ApplicationError
@@ -27,12 +30,11 @@ FROZEN_STATES = (
 def _figures(*, contract: Contract, year: int, month: int) -> dict:
     """The month's figures as Statement field values (ratio unknown: payable etc. computed at 0 and
     `payment_ratio` None, so the statement stays a draft)."""
-    from assessment.selectors import assessment_outcome
 
     terms = contract_terms(contract)
     start, end = month_bounds(year, month)
     days = daily_units(contract_id=contract.pk, start=start, end=end)
-    outcome = assessment_outcome(contract_id=contract.pk, year=year, month=month)
+    outcome = assessment_selectors.assessment_outcome(contract_id=contract.pk, year=year, month=month)
     cumulative_before, applied_before = billed_before(contract=contract, year=year, month=month)
     ratio = outcome.payment_ratio if outcome is not None else None
     fee = rules.monthly_fee(
@@ -115,12 +117,13 @@ def statements_close_due(*, today: date) -> list[Statement]:
 @transaction.atomic
 def statement_approve(*, statement: Statement, user, now: datetime | None = None) -> Statement:
     """Police staff approve a draft once the month's assessment is signed and the figures use it."""
-    from assessment.selectors import assessment_outcome
 
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
     if statement.state != Statement.State.DRAFT:
         raise ApplicationError("bad_state", f"只有草稿可以审核（当前：{statement.get_state_display()}）。")
-    outcome = assessment_outcome(contract_id=statement.contract_id, year=statement.year, month=statement.month)
+    outcome = assessment_selectors.assessment_outcome(
+        contract_id=statement.contract_id, year=statement.year, month=statement.month
+    )
     if outcome is None or not outcome.signed:
         raise ApplicationError("assessment_not_signed", "当月考核尚未签署，结算单保持草稿。")
     if statement.assessment_id != outcome.assessment_id or statement.payment_ratio != outcome.payment_ratio:
@@ -136,8 +139,6 @@ def statement_issue(*, statement: Statement, user, now: datetime | None = None) 
     """Finance issues an approved statement; it never changes afterwards. The assessment it uses is locked.
     Issued credits (adjustments with a negative amount due) and then unallocated payment credit settle the
     amounts due, oldest first; a credit issued now is set against what is already outstanding."""
-    from assessment.services import assessment_lock
-    from billing.services.payments import credit_offsets_apply, payment_credits_apply
 
     statement = Statement.objects.select_for_update().get(pk=statement.pk)
     if statement.state != Statement.State.APPROVED:
@@ -147,7 +148,7 @@ def statement_issue(*, statement: Statement, user, now: datetime | None = None) 
     statement.save(update_fields=["state", "issued_by", "issued_at"])
     statement_pdf_store(statement=statement)
     if statement.assessment_id is not None:
-        assessment_lock(assessment_id=statement.assessment_id)
+        assessment_services.assessment_lock(assessment_id=statement.assessment_id)
     credit_offsets_apply(contract=statement.contract)  # a credit (negative adjustment) settles what is due first
     payment_credits_apply(contract=statement.contract)
     statement.refresh_from_db()
@@ -171,15 +172,14 @@ class StoredPdfCorrupt(ApplicationError):
 @transaction.atomic
 def statement_pdf_store(*, statement: Statement) -> Statement:
     """Render the issued statement's PDF once and keep it in media storage with its SHA-256: the document both
-    parties sign, served ever after (billing.documents.statement_pdf_for_download). Does nothing if stored."""
-    from billing.documents import statement_pdf
+    parties sign, served ever after (`statement_pdf_for_download`). Does nothing if stored."""
 
     statement = Statement.objects.select_for_update().select_related("contract").get(pk=statement.pk)
     if statement.pdf_file:
         return statement
     if statement.state not in ISSUED_STATES:
         raise ApplicationError("bad_state", "只有已开具的结算单存档 PDF；草稿每次按当前数据生成。")
-    pdf = statement_pdf(statement)
+    pdf = documents.statement_pdf(statement)
     statement.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     statement.pdf_file.save(f"{statement.number}.pdf", ContentFile(pdf), save=False)
     statement.save(update_fields=["pdf_file", "pdf_sha256"])
@@ -230,3 +230,21 @@ def statement_adjustment_create(*, statement: Statement, reason: str) -> Stateme
         ),
         **{**figures, **deltas},
     )
+
+
+def statement_pdf_for_download(statement: Statement) -> tuple[bytes, str]:
+    """The PDF to hand out and its SHA-256 (hex). An issued statement's is the file stored when it was issued,
+    checked against the SHA-256 recorded then (stored now, once, for one issued before PDFs were kept); a draft
+    or approved statement is rendered from the current figures."""
+
+    if statement.state not in ISSUED_STATES:
+        pdf = documents.statement_pdf(statement)
+        return pdf, hashlib.sha256(pdf).hexdigest()
+    if not statement.pdf_file:
+        statement = statement_pdf_store(statement=statement)
+    with statement.pdf_file.open("rb") as stored:
+        pdf = stored.read()
+    digest = hashlib.sha256(pdf).hexdigest()
+    if digest != statement.pdf_sha256:
+        raise StoredPdfCorrupt(statement)
+    return pdf, digest

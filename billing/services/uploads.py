@@ -12,13 +12,19 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from billing.files import BillFileError, inspect_upload, progress_callback, upload_limits
+from billing.files import BillFileError, check_upload_size, inspect_upload, progress_callback, upload_limits
 from billing.models import BillingUpload, CarrierBill, SuccessCountImport
+from billing.services.bills import carrier_bill_upload
+from billing.services.imports import success_counts_import
 from contracts.models import Contract
+from ops.services import task_enqueue
 from sms_contract.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 PROGRESS_TTL = 24 * 3600
+
+# The worker task that reads a queued file (billing.tasks); queued by name, so this module needs no tasks import.
+PROCESS_TASK = "billing.tasks.billing_upload_process_task"
 
 
 def _progress_key(pk: int) -> str:
@@ -47,8 +53,6 @@ def check_request_size(content_length) -> None:
         return
     limits = upload_limits()
     if length > limits.max_bytes + MULTIPART_SLACK:
-        from billing.files import check_upload_size
-
         check_upload_size(length, limits)
 
 
@@ -70,8 +74,6 @@ def billing_file_accept(
         return _process(
             kind=kind, contract=contract, file=file, filename=filename, uploaded_by=uploaded_by, period=period
         )
-    from billing.tasks import billing_upload_process_task
-    from ops.services import task_enqueue
 
     year, month = period or (None, None)
     with transaction.atomic():
@@ -87,19 +89,16 @@ def billing_file_accept(
         getattr(file, "file", file).seek(0)
         upload.file.save(f"{kind}.bin", file if hasattr(file, "chunks") else File(file), save=False)
         upload.save()
-        task_enqueue(billing_upload_process_task, upload.pk)
+        task_enqueue(PROCESS_TASK, upload.pk)
     logger.info("billing: upload %s (%s, %d bytes) queued", upload.pk, kind, size)
     return upload
 
 
 def _process(*, kind, contract, file, filename, uploaded_by, period):
     if kind == BillingUpload.Kind.CARRIER_BILL:
-        from billing.services.bills import carrier_bill_upload
-
         return carrier_bill_upload(
             contract=contract, period=period, uploaded_by=uploaded_by, file=file, filename=filename
         )
-    from billing.services.imports import success_counts_import
 
     return success_counts_import(contract=contract, file=file, filename=filename, uploaded_by=uploaded_by)
 

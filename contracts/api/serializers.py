@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import Contract, Party
-from sms_contract.money import format_fen, format_rate
+from sms_contract.money import format_fen, format_rate, format_unit_price
 
 
 class PartyOutputSerializer(serializers.ModelSerializer):
@@ -53,8 +53,7 @@ class ContractOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_unit_price(self, obj: Contract) -> str:
-        price = obj.unit_price.normalize()
-        return f"{price:.2f}" if price == price.quantize(price.__class__("0.01")) else str(price)
+        return format_unit_price(obj.unit_price)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_total_amount(self, obj: Contract) -> str:

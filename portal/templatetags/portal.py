@@ -1,7 +1,9 @@
 """`{% load portal %}`: the role-aware navigation and small display helpers for the portal pages."""
 
 from django import template
+from django.utils import timezone
 
+from contracts.selectors import contract_lifecycle, contract_list_for_user
 from portal.views.dashboard import nav_links
 
 register = template.Library()
@@ -33,9 +35,6 @@ def units(value) -> str:
 @register.inclusion_tag("portal/_admin_deadlines.html", takes_context=True)
 def admin_deadlines(context):
     """The contracts' coming lifecycle deadlines, for the admin index page."""
-    from django.utils import timezone
-
-    from contracts.selectors import contract_lifecycle, contract_list_for_user
 
     request = context.get("request")
     user = getattr(request, "user", None)

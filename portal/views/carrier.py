@@ -7,6 +7,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from assessment import services
+from assessment.selectors import (
+    clock_views,
+    complaint_clocks,
+    complaints_for_user,
+    fault_ticket_clocks,
+    fault_tickets_for_user,
+)
+from billing.selectors import (
+    UploadKind,
+    UploadState,
+    carrier_bills_for_user,
+    reconciliation_for_bill,
+    statements_for_user,
+    upload_is_queued,
+    uploads_for_user,
+)
+from billing.services.uploads import billing_file_accept, billing_upload_status, check_request_size
 from contracts.selectors import contract_list_for_user
 from portal.access import CARRIER, permission_or_403, role_required
 from portal.forms import BillUploadForm, ComplaintStepForm, TicketStepForm
@@ -19,10 +37,6 @@ def _is_xhr(request) -> bool:
 
 
 def _index_context(request, form=None, errors=None, error_detail=""):
-    from assessment.models import Complaint
-    from assessment.selectors import clock_views, complaint_clocks, fault_ticket_clocks
-    from billing.selectors import carrier_bills_for_user, statements_for_user, uploads_for_user
-
     contracts = contract_list_for_user(user=request.user)
     now = timezone.now()
     tickets = [
@@ -31,7 +45,7 @@ def _index_context(request, form=None, errors=None, error_detail=""):
     ]
     complaints = [
         (c, clock_views(complaint_clocks(c), now=now))
-        for c in Complaint.objects.filter(contract__in=contracts).select_related("contract")[:50]
+        for c in _complaints_for(request.user).select_related("contract")[:50]
     ]
     return {
         "contracts": contracts,
@@ -51,15 +65,11 @@ def _index_context(request, form=None, errors=None, error_detail=""):
 
 
 def _tickets_for(user):
-    from assessment.models import FaultTicket
-
-    return FaultTicket.objects.filter(contract__in=contract_list_for_user(user=user))
+    return fault_tickets_for_user(user=user)
 
 
 def _complaints_for(user):
-    from assessment.models import Complaint
-
-    return Complaint.objects.filter(contract__in=contract_list_for_user(user=user))
+    return complaints_for_user(user=user)
 
 
 @role_required(CARRIER)
@@ -72,8 +82,6 @@ def index(request):
 def bill_upload(request):
     """Multipart upload of the month's bill. XHR callers get JSON (the page shows progress and an error
     table); plain form posts get the page again with the errors, or the reconciliation."""
-    from billing.models import BillingUpload
-    from billing.services.uploads import billing_file_accept, check_request_size
 
     permission_or_403(request.user, "billing.add_carrierbill")
     try:  # before the body is read
@@ -87,7 +95,7 @@ def bill_upload(request):
     upload = form.cleaned_data["file"]
     try:
         bill = billing_file_accept(
-            kind=BillingUpload.Kind.CARRIER_BILL,
+            kind=UploadKind.CARRIER_BILL,
             contract=form.cleaned_data["contract"],
             period=form.cleaned_data["period"],
             uploaded_by=request.user,
@@ -96,7 +104,7 @@ def bill_upload(request):
         )
     except ApplicationError as exc:
         return _upload_failed(request, form, exc.detail, exc.extra.get("errors", []), exc.status_code, exc.code)
-    if isinstance(bill, BillingUpload):  # large: a worker reads it; the page follows its state
+    if upload_is_queued(bill):  # large: a worker reads it; the page follows its state
         url = f"/portal/uploads/{bill.pk}/"
         if _is_xhr(request):
             return JsonResponse({"ok": True, "upload": bill.pk, "status_url": url, "state": bill.state}, status=202)
@@ -117,23 +125,18 @@ def _upload_failed(request, form, detail: str, errors: list, status: int, code: 
 @role_required(CARRIER)
 def upload_status(request, pk: int):
     """A queued bill file: JSON for the upload page's polling, or a page that refreshes itself until done."""
-    from billing.models import BillingUpload
-    from billing.selectors import uploads_for_user
-    from billing.services.uploads import billing_upload_status
 
     upload = get_object_or_404(uploads_for_user(user=request.user), pk=pk)
     status = billing_upload_status(upload)
     if _is_xhr(request) or request.GET.get("format") == "json":
         return JsonResponse(status)
-    if upload.state == BillingUpload.State.DONE and status["result_url"]:
+    if upload.state == UploadState.DONE and status["result_url"]:
         return redirect(status["result_url"])
     return render(request, "portal/upload_status.html", {"upload": upload, "status": status})
 
 
 @role_required(CARRIER)
 def bill_detail(request, pk: int):
-    from billing.selectors import carrier_bills_for_user, reconciliation_for_bill
-
     bill = get_object_or_404(carrier_bills_for_user(user=request.user), pk=pk)
     return render(request, "portal/carrier_bill.html", {"bill": bill, "rec": reconciliation_for_bill(bill)})
 
@@ -145,8 +148,6 @@ COMPLAINT_STEPS = {"reply": "complaint_reply", "pass": "complaint_pass", "resolv
 @role_required(CARRIER)
 @require_POST
 def ticket_step(request, pk: int, step: str):
-    from assessment import services
-
     permission_or_403(request.user, "assessment.change_faultticket")
     if step not in TICKET_STEPS:
         raise Http404
@@ -170,8 +171,6 @@ def ticket_step(request, pk: int, step: str):
 @role_required(CARRIER)
 @require_POST
 def complaint_step(request, pk: int, step: str):
-    from assessment import services
-
     permission_or_403(request.user, "assessment.change_complaint")
     if step not in COMPLAINT_STEPS:
         raise Http404

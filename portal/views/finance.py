@@ -3,24 +3,29 @@ first, arrears ageing, prepayment balance and bond status. Finance enters paymen
 auditors may read."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from billing.selectors import (
+    arrears_ageing,
+    bond_refund_due_on,
+    invoices_for_contract,
+    payments_for_contract,
+    prepayment_balance_history,
+    statement_list,
+)
+from billing.services.payments import confirmed_amount, payment_enter
 from contracts.selectors import contract_list_for_user
 from portal.access import AUDITOR, FINANCE, POLICE, contract_for_user_or_404, permission_or_403, role_required
 from portal.selectors import with_sheet_flags
 from sms_contract.exceptions import ApplicationError
-from sms_contract.money import yuan_to_fen
+from sms_contract.form_fields import YuanField
 
 
 def _contract_finance(contract, today: date) -> dict:
-    from billing.models import Invoice, Payment
-    from billing.selectors import arrears_ageing, bond_refund_due_on, prepayment_balance_history, statement_list
-
     bond = getattr(contract, "bond", None)
     statements = with_sheet_flags(list(statement_list(contract=contract).order_by("-year", "-month", "-sequence")[:36]))
     return {
@@ -31,9 +36,8 @@ def _contract_finance(contract, today: date) -> dict:
         "prepayment": getattr(contract, "prepayment", None),
         "bond": bond,
         "bond_refund_due_on": bond_refund_due_on(contract=contract),
-        # No invoice/payment list selectors in billing yet: read the rows directly.
-        "invoices": Invoice.objects.filter(contract=contract).select_related("statement").order_by("-issued_on")[:36],
-        "payments": Payment.objects.filter(contract=contract).prefetch_related("allocations__statement")[:36],
+        "invoices": invoices_for_contract(contract=contract)[:36],
+        "payments": payments_for_contract(contract=contract)[:36],
     }
 
 
@@ -46,27 +50,13 @@ def index(request):
 
 class PaymentForm(forms.Form):
     paid_on = forms.DateField(label="付款日期", widget=forms.DateInput(attrs={"type": "date"}))
-    amount = forms.CharField(label="金额（元）", max_length=20)
+    amount = YuanField(label="金额（元）")
     reference = forms.CharField(label="付款凭证号", max_length=100)
-
-    def clean_amount(self) -> int:
-        raw = self.cleaned_data["amount"].replace(",", "").strip()
-        try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            raise forms.ValidationError("请输入金额，例如 12345.67。") from None
-        if amount != amount.quantize(Decimal("0.01")):
-            raise forms.ValidationError("金额最多两位小数（分）。")
-        if amount <= 0:
-            raise forms.ValidationError("金额必须大于 0。")
-        return yuan_to_fen(amount)
 
 
 @role_required(FINANCE)
 def payment(request, contract_id: int):
     """Step 1 shows where the money would go (oldest due first, 5.5); step 2 records it."""
-    from billing.services.payments import payment_allocation_preview, payment_record
-
     permission_or_403(request.user, "billing.add_payment")
     contract = contract_for_user_or_404(request.user, contract_id)
     form = PaymentForm(request.POST or None, initial={"paid_on": timezone.localdate()})
@@ -74,20 +64,21 @@ def payment(request, contract_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            confirmed = request.POST.get("previewed") == str(data["amount"])
-            if request.POST.get("action") == "confirm" and confirmed:
-                payment = payment_record(
-                    contract=contract,
-                    paid_on=data["paid_on"],
-                    amount_fen=data["amount"],
-                    reference=data["reference"],
-                    recorded_by=request.user,
-                )
-                messages.success(request, f"付款 {payment.reference} 已登记。")
-                return redirect("finance:index")
-            preview = payment_allocation_preview(contract=contract, amount_fen=data["amount"])
+            entry = payment_enter(
+                contract=contract,
+                paid_on=data["paid_on"],
+                amount_fen=data["amount"],
+                reference=data["reference"],
+                recorded_by=request.user,
+                confirmed_fen=confirmed_amount(request.POST.get("action"), request.POST.get("previewed")),
+            )
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
+        else:
+            if entry.payment is not None:
+                messages.success(request, f"付款 {entry.payment.reference} 已登记。")
+                return redirect("finance:index")
+            preview = entry.preview
     return render(
         request,
         "portal/finance_payment.html",

@@ -3,8 +3,7 @@
 from django.shortcuts import render
 from django.utils import timezone
 
-from contracts.models import DeadlineReminder, FormalNotice
-from contracts.selectors import contract_lifecycle, contract_list_for_user
+from contracts.selectors import contract_lifecycle, contract_list_for_user, deadline_reminders_for, formal_notices_for
 from portal.access import AUDITOR, POLICE, role_required
 
 
@@ -15,8 +14,8 @@ def lifecycle(request):
         (
             c,
             contract_lifecycle(c, today=today),
-            FormalNotice.objects.filter(contract=c).select_related("sender")[:50],
-            DeadlineReminder.objects.filter(contract=c)[:20],
+            formal_notices_for(contract=c)[:50],
+            deadline_reminders_for(contract=c)[:20],
         )
         for c in contract_list_for_user(user=request.user)
     ]

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "gateway",
     "portal",
     "ops",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from factories.assessment import FULL_SCORES, ComplaintFactory, FaultTicketFactory
 
-from assessment.models import Assessment, SlaBreach
+from assessment.models import Assessment, FaultTicket, SlaBreach
 from assessment.services import assessment_lock, assessment_sign
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,8 @@ def test_ticket_admin_refuses_times_before_the_report(client_as, police_user, co
             "cause": "", "solution": ""}  # fmt: skip
     response = client_as(police_user).post("/admin/assessment/faultticket/add/", data)
     assert response.status_code == 200
-    assert "不能早于报修时间" in response.content.decode()
+    assert "到达现场时间不能早于报修/受理时间" in response.content.decode()  # the service's words
+    assert not FaultTicket.objects.exists()
 
 
 def test_complaint_numbers_are_masked_without_permission(client_as, police_user, auditor_user, contract):

@@ -1,13 +1,12 @@
 """The billing admin: uploads, statement actions by role, the payment preview step, pages render."""
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factories.billing import csv_bytes, daily_rows, outcome
 
-from billing.models import CarrierBill, ImportedDailyUnits, Payment, Statement
+from billing.models import CarrierBill, ImportedDailyUnits, Statement
 from billing.services.statements import statement_close_month
 
 pytestmark = pytest.mark.django_db
@@ -56,26 +55,6 @@ def test_statement_actions_follow_roles(
     assert Statement.objects.get().state == "issued"
     page = client_as(finance_user).get(url).content.decode()
     assert "JS-202510-0524-01" in page and "/pdf/" in page
-
-
-def test_payment_is_previewed_before_it_is_saved(contract, client_as, finance_user):
-    Statement.objects.create(
-        contract=contract,
-        year=2025,
-        month=10,
-        number="JS-T",
-        state="issued",
-        unit_price=Decimal("0.03"),
-        net_due_fen=100_000,
-        due_on=date(2025, 11, 17),
-    )
-    c = client_as(finance_user)
-    data = {"contract": contract.pk, "paid_on": "2025-12-01", "amount": "1500.00", "reference": "R-9"}
-    page = c.post("/admin/billing/payment/add/", data).content.decode()
-    assert "抵充预览" in page and "JS-T" in page and "1,000.00" in page and "500.00" in page
-    assert not Payment.objects.exists()
-    assert c.post("/admin/billing/payment/add/", {**data, "confirm": "1"}).status_code == 302
-    assert Payment.objects.get().unallocated_fen == 50_000
 
 
 @pytest.mark.parametrize(

@@ -174,3 +174,25 @@ def test_only_the_purchasers_stop_notice_sets_a_4_5_earliest_stop(contract):
         ),
     )
     assert contract_lifecycle(contract, today=date(2026, 3, 10)).earliest_stop == date(2026, 6, 4)
+
+
+@pytest.mark.django_db
+def test_the_admin_records_and_corrects_a_notice_through_the_service(contract, client_as, police_user):
+    client = client_as(police_user)
+    data = {"contract": contract.pk, "sender": contract.purchaser.pk, "kind": "fees", "method": "registered_letter",
+            "subject": "付款通知", "summary": "", "tracking_number": "EMS-1", "note": "",
+            "sent_at_0": "2026-03-02", "sent_at_1": "09:00:00", "received_at_0": "", "received_at_1": ""}  # fmt: skip
+    assert client.post("/admin/contracts/formalnotice/add/", data).status_code == 302
+    notice = FormalNotice.objects.get()
+    assert notice.created_by == police_user
+    # signed for before it was sent: refused by the service's check, shown on the form, nothing changed
+    url = f"/admin/contracts/formalnotice/{notice.pk}/change/"
+    early = {**data, "received_at_0": "2026-03-01", "received_at_1": "09:00:00"}
+    response = client.post(url, early)
+    assert response.status_code == 200 and "签收/到达时间不能早于发出时间" in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.received_at is None
+    ok = {**data, "received_at_0": "2026-03-04", "received_at_1": "15:00:00"}
+    assert client.post(url, ok).status_code == 302
+    notice.refresh_from_db()
+    assert notice.received_at is not None and notice.created_by == police_user

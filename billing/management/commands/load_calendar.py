@@ -1,5 +1,7 @@
 """Load one year of the working-day calendar from a data file (billing/calendars/*.json is the format)."""
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -19,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, replace: bool, **options):
         try:
-            data = read_calendar_file(file)
+            data = read_calendar_file(Path(file))
         except CalendarFileError as exc:
             raise CommandError(str(exc)) from exc
         with transaction.atomic():

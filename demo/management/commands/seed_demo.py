@@ -1,4 +1,4 @@
-"""Create one demo user per role (and the seed contract), a demo stretch of the contract (ops.demo), and print
+"""Create one demo user per role (and the seed contract), a demo stretch of the contract (demo.seed), and print
 the logins."""
 
 from django.contrib.auth import get_user_model
@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from contracts.roles import STAFF_ROLES, sync_roles
 from contracts.services import contract_load_seed
+from demo.seed import demo_year_seed
 from gateway.services.seed import gateway_seed_defaults
 
 DEMO_USERS = [
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEMO_PASSWORD)
         parser.add_argument("--admin", action="store_true", help="also create a superuser 'admin'")
         parser.add_argument(
-            "--users-only", action="store_true", help="only the contract and the users, no demo year (ops.demo)"
+            "--users-only", action="store_true", help="only the contract and the users, no demo year (demo.seed)"
         )
 
     def handle(self, *args, password: str, admin: bool, users_only: bool = False, **options):
@@ -55,8 +56,6 @@ class Command(BaseCommand):
             user.save()
             rows.append(("admin", "superuser"))
         if not users_only:
-            from ops.demo import demo_year_seed
-
             users = {username: User.objects.get(username=username) for username, _, _ in DEMO_USERS}
             done = demo_year_seed(
                 contract=contract, police=users["police"], finance=users["finance"], carrier=users["carrier"]

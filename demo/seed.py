@@ -25,7 +25,24 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.models import Contract
+from assessment.models import Assessment, Complaint, FaultTicket
+from assessment.services import (
+    assessment_record,
+    assessment_sign,
+    complaint_open,
+    complaint_pass,
+    fault_ticket_open,
+)
+from billing.models import CarrierBill, Invoice, Payment, PerformanceBond, Prepayment, Statement
+from billing.selectors import bill_due_date_for, daily_units, month_bounds
+from billing.services.bills import carrier_bill_upload
+from billing.services.payments import bond_record, invoice_record, payment_record, prepayment_record
+from billing.services.statements import statement_approve, statement_close_month, statement_issue
+from contracts.models import Contract, FormalNotice
+from contracts.selectors import contract_terms
+from contracts.services import formal_notice_create
+from gateway.models import DailyCount
+from gateway.sender.store import daily_counts_add
 
 DEMO_MONTHS = 5
 DAILY_UNITS = 136_000  # 1,440,000.00 / 0.03 / 365 ≈ 131,500: a pace that uses the total within the year
@@ -75,9 +92,6 @@ def _units_on(day: date) -> int:
 
 
 def _seed_counts(contract: Contract, first: date, today: date, now: datetime) -> int:
-    from gateway.models import DailyCount
-    from gateway.sender.store import daily_counts_add
-
     have = set(
         DailyCount.objects.filter(contract=contract, day__gte=first, day__lte=today).values_list("day", flat=True)
     )
@@ -103,10 +117,6 @@ def _seed_counts(contract: Contract, first: date, today: date, now: datetime) ->
 
 
 def _seed_money_basics(contract: Contract, activated: date) -> None:
-    from billing.models import Invoice, PerformanceBond, Prepayment
-    from billing.services.payments import bond_record, invoice_record, prepayment_record
-    from contracts.selectors import contract_terms
-
     if not PerformanceBond.objects.filter(contract=contract).exists():
         bond_record(
             contract=contract,
@@ -127,9 +137,6 @@ def _seed_money_basics(contract: Contract, activated: date) -> None:
 
 
 def _seed_assessment(contract: Contract, year: int, month: int, scores: dict, police, now: datetime) -> bool:
-    from assessment.models import Assessment
-    from assessment.services import assessment_record, assessment_sign
-
     existing = Assessment.objects.filter(contract=contract, year=year, month=month).first()
     if existing is not None and existing.state != Assessment.State.DRAFT:
         return False
@@ -150,9 +157,6 @@ def _seed_assessment(contract: Contract, year: int, month: int, scores: dict, po
 
 def _seed_statement(contract: Contract, year: int, month: int, stage: str, police, finance, now: datetime) -> bool:
     """stage: "paid", "issued" (invoiced, unpaid) or "approved"."""
-    from billing.models import Invoice, Payment, Statement
-    from billing.services.payments import invoice_record, payment_record
-    from billing.services.statements import statement_approve, statement_close_month, statement_issue
 
     statement = statement_close_month(contract=contract, year=year, month=month)
     changed = False
@@ -187,8 +191,6 @@ def _seed_statement(contract: Contract, year: int, month: int, stage: str, polic
 
 
 def _bill_csv(contract: Contract, year: int, month: int, differences: dict[int, int]) -> io.BytesIO:
-    from billing.selectors import daily_units, month_bounds
-
     start, end = month_bounds(year, month)
     lines = ["date,units"]
     for day, units in sorted(daily_units(contract_id=contract.pk, start=start, end=end).items()):
@@ -198,9 +200,6 @@ def _bill_csv(contract: Contract, year: int, month: int, differences: dict[int, 
 
 def _seed_bill(contract: Contract, year: int, month: int, kind: str, carrier, now: datetime) -> bool:
     """kind: "match", "differ" (three days off) or "late" (uploaded after its due date)."""
-    from billing.models import CarrierBill
-    from billing.selectors import bill_due_date_for
-    from billing.services.bills import carrier_bill_upload
 
     if CarrierBill.objects.filter(contract=contract, year=year, month=month).exists():
         return False
@@ -219,13 +218,6 @@ def _seed_bill(contract: Contract, year: int, month: int, kind: str, carrier, no
 
 
 def _seed_tickets_and_complaints(contract: Contract, months: list[tuple[int, int]], now: datetime) -> None:
-    from assessment.models import Complaint, FaultTicket
-    from assessment.services import (
-        complaint_open,
-        complaint_pass,
-        fault_ticket_open,
-    )
-
     done_text = "徐州节点A 链路中断，短信提交失败（演示）"
     if not FaultTicket.objects.filter(contract=contract, description=done_text).exists():
         y, m = months[-2]
@@ -285,9 +277,6 @@ def _seed_tickets_and_complaints(contract: Contract, months: list[tuple[int, int
 
 
 def _seed_notice(contract: Contract, months: list[tuple[int, int]], police, now: datetime) -> None:
-    from contracts.models import FormalNotice
-    from contracts.services import formal_notice_create
-
     y, m = months[2]
     subject = f"关于 {y} 年 {m} 月考核结果及费用核减的通知"
     if FormalNotice.objects.filter(contract=contract, subject=subject).exists():
