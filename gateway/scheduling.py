@@ -69,7 +69,7 @@ def window_next_open(moment: datetime, start: time | None, end: time | None) -> 
     """The first moment at or after `moment` inside the window (Asia/Shanghai wall-clock), as an aware
     datetime; `moment` itself when the window is open then."""
     local = moment.astimezone(SHANGHAI)
-    if window_open(local.timetz().replace(tzinfo=None), start, end):
+    if start is None or window_open(local.timetz().replace(tzinfo=None), start, end):
         return moment
     opening = local.replace(hour=start.hour, minute=start.minute, second=start.second, microsecond=0)
     if opening <= local:
