@@ -23,4 +23,9 @@ class AssessmentConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from assessment.receivers import outage_ticket_open
+        from gateway.events import node_outage_started
+
         post_migrate.connect(ensure_sla_check_schedule, sender=self, dispatch_uid="assessment.sla_check_schedule")
+        # The gateway reports outages; the assessment app turns each into one automatic fault ticket.
+        node_outage_started.connect(outage_ticket_open, dispatch_uid="assessment.outage_ticket")

@@ -3,7 +3,7 @@
     .venv/bin/python bench/callbacks_bench.py                              # the run in docs/benchmarks.md
     .venv/bin/python bench/callbacks_bench.py --events 20000 --down-seconds 10   # quick
 
-1. Creates the database `sms_bench_callbacks` (BENCH_DB; dropped at the end unless --keep), migrates it, loads
+1. Creates the database `sms_bench_callbacks` (BENCH_DB_NAME; dropped at the end unless --keep), migrates it, loads
    the seed contract and creates an API client whose callback URL is a local receiver: the bundled client's
    `serve_callbacks` in this process, which verifies every request's signature with `verify_callback`.
 2. Rate: `--events` delivered messages of that client and their events (written by the outbox's own
@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("BENCH_DB", "sms_bench_callbacks")
+os.environ.setdefault("BENCH_DB_NAME", "sms_bench_callbacks")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gateway_e2e_bench import DB_NAME, OUT, ROOT, django_setup, drop_database, env, free_port, psql  # noqa: E402
 

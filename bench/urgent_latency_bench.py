@@ -4,7 +4,7 @@ limit, how long from an urgent notice's intake to its SUBMIT_RESP being recorded
     .venv/bin/python bench/urgent_latency_bench.py                        # the run in docs/benchmarks.md
     .venv/bin/python bench/urgent_latency_bench.py --bulk 20000 --urgent 40   # quick
 
-1. Creates the database `sms_bench_urgent` (BENCH_DB; dropped at the end unless --keep), migrates it, loads the
+1. Creates the database `sms_bench_urgent` (BENCH_DB_NAME; dropped at the end unless --keep), migrates it, loads the
    seed contract and the gateway defaults (the `emergency` notice type defaults to urgent), an API client, and
    two carrier nodes limited to 500/s each (1,000/s in total).
 2. Queues `--bulk` bulk notices (INSERT ... SELECT generate_series, priority bulk).
@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("BENCH_DB", "sms_bench_urgent")
+os.environ.setdefault("BENCH_DB_NAME", "sms_bench_urgent")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gateway_e2e_bench import (  # noqa: E402
     DB_NAME,

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from gateway.cmpp.msgid import MSG_ID_LIMIT
 from sms_contract import textnorm
 from sms_contract.exceptions import ApplicationError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_REPORTED_ERRORS = 100
-U64 = 1 << 64
-I64 = 1 << 63
 # Units of one detail record (the column is a 32-bit integer) and of one day (a ceiling far above any real
 # day of 12123 notices, low enough that units x price in fen never leaves a 64-bit integer).
 MAX_RECORD_UNITS = (1 << 31) - 1
@@ -562,7 +561,7 @@ def parse_msg_id(value) -> int:
         if not text.isdigit():
             raise ValueError(f"消息ID 应为十进制无符号整数：{value!r}")
         number = int(text)
-    if not 0 <= number < U64:
+    if not 0 <= number < MSG_ID_LIMIT:
         raise ValueError(f"消息ID 超出 64 位无符号整数范围：{value!r}")
     return number
 
@@ -603,15 +602,6 @@ def parse_status(value) -> str:
     if len(text) > 20 or "\\" in text or _CONTROL.search(text):
         raise ValueError(f"状态过长或含控制字符：{text[:25]!r}")
     return text
-
-
-def msg_id_to_signed(msg_id: int) -> int:
-    """Store an unsigned 64-bit id in a signed BIGINT with the same bits."""
-    return msg_id - U64 if msg_id >= I64 else msg_id
-
-
-def msg_id_from_signed(stored: int) -> int:
-    return stored + U64 if stored < 0 else stored
 
 
 def read_daily_summary(

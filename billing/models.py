@@ -2,7 +2,7 @@
 statements and the money after them (invoices, payments, prepayment, performance bond).
 
 Money is integer fen (`*_fen`). Carrier Msg_Ids are unsigned 64-bit; they are stored as the signed
-64-bit integer with the same bits (`billing.files.msg_id_to_signed`) so that both databases keep them exactly.
+64-bit integer with the same bits (`gateway.cmpp.msgid.msg_id_to_signed`) so that both databases keep them exactly.
 """
 
 from django.conf import settings

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 
 from billing import rules
-from billing.files import msg_id_from_signed
 from billing.models import (
     BillingUpload,
     CalendarDay,
@@ -21,6 +20,7 @@ from billing.models import (
 from contracts.models import Contract
 from contracts.selectors import contract_list_for_user, contract_terms
 from gateway import selectors as gateway_selectors
+from gateway.cmpp.msgid import msg_id_from_signed
 from sms_contract.exceptions import ApplicationError
 
 

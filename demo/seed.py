@@ -95,7 +95,7 @@ def _seed_counts(contract: Contract, first: date, today: date, now: datetime) ->
     have = set(
         DailyCount.objects.filter(contract=contract, day__gte=first, day__lte=today).values_list("day", flat=True)
     )
-    counts = {}
+    counts: dict[tuple[int, date, int | None, int | None], dict[str, int]] = {}
     day = first
     while day <= today:
         if day not in have:

@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from gateway import models, rules
 from gateway.callbacks.delivery import events_resend
 from gateway.callbacks.health import callback_health
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.services.clients import (
     api_client_issue_credentials,
     api_client_rotate,
@@ -362,7 +363,7 @@ class MessageSegmentInline(admin.TabularInline):
 
     @admin.display(description=_("运营商 Msg_Id"))
     def carrier_msg_id_unsigned(self, obj) -> str:
-        return str(obj.carrier_msg_id & 0xFFFFFFFFFFFFFFFF)
+        return str(msg_id_from_signed(obj.carrier_msg_id))
 
 
 @admin.register(models.Message)

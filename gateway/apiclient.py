@@ -259,11 +259,15 @@ class SmsApiClient:
         """Sign and send; returns the decoded JSON answer, or raises ApiError for any 4xx/5xx."""
         full_path = f"{self._prefix}{API_PREFIX}{path}"
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-        headers = signed_headers(self.key, self._secret, method, full_path, body)
-        headers["Accept"] = "application/json"
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-        status, raw = self._roundtrip(method, full_path, body, headers)
+
+        def headers() -> dict:
+            signed = signed_headers(self.key, self._secret, method, full_path, body)
+            signed["Accept"] = "application/json"
+            if payload is not None:
+                signed["Content-Type"] = "application/json"
+            return signed
+
+        status, raw = self._roundtrip(method, full_path, body, headers, repeatable=_repeatable(method, payload))
         try:
             data = json.loads(raw) if raw else None
         except ValueError:  # an HTML error page from a proxy or a crashed server: still our own error type
@@ -274,7 +278,12 @@ class SmsApiClient:
             raise ApiError(status, "error", raw[:200].decode(errors="replace"), data)
         return data
 
-    def _roundtrip(self, method: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+    def _roundtrip(self, method: str, path: str, body: bytes, sign, *, repeatable: bool) -> tuple[int, bytes]:
+        """One try, and a second on a fresh connection when the first was cut without an answer (a kept-alive
+        connection the server had closed, or a server that died mid-request). The second try is signed anew
+        when the request is safe to repeat; otherwise it keeps the first nonce, so that if the first try got
+        through, the server refuses the copy (`nonce_reused`) instead of queuing a notice twice."""
+        headers = sign()
         for attempt in (1, 2):
             conn = self._connection()
             try:
@@ -282,9 +291,11 @@ class SmsApiClient:
                 response = conn.getresponse()
                 return response.status, response.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()  # a kept-alive connection the server closed: retry once on a fresh one
+                self.close()
                 if attempt == 2:
                     raise
+                if repeatable:  # the cut try may have used up its nonce (checked before anything is stored)
+                    headers = sign()
         raise AssertionError("unreachable")
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -301,6 +312,15 @@ class SmsApiClient:
 
 def _optout_path(mobile: str) -> str:
     return "/optouts/" + urllib.parse.quote(mobile.strip(), safe="+") + "/"
+
+
+def _repeatable(method: str, payload: Any) -> bool:
+    """Sending the request twice does no harm: a read, a PUT or DELETE, or notices that all carry a client_ref
+    (the server answers a repeated client_ref with the first message and queues nothing)."""
+    if method.upper() != "POST":
+        return True
+    items = payload.get("messages") if isinstance(payload, dict) and "messages" in payload else [payload]
+    return isinstance(items, list) and bool(items) and all(isinstance(i, dict) and i.get("client_ref") for i in items)
 
 
 def _message(

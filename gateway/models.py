@@ -2,7 +2,7 @@
 message table, which is also the durable queue (claims with SELECT ... FOR UPDATE SKIP LOCKED).
 
 Carrier Msg_Ids are unsigned 64-bit values; they are stored in signed BIGINT columns by two's complement
-(`gateway.msgid_store.to_db` / `from_db`), which is lossless.
+(`gateway.cmpp.msgid.msg_id_to_signed` / `msg_id_from_signed`), which is lossless.
 """
 
 from django.core.exceptions import ValidationError

@@ -8,8 +8,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from contracts.models import Contract
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.models import CarrierNode, DailyCount, MessageSegment, NodeStateChange
-from gateway.msgid_store import from_db
 from gateway.sender.rules import SHANGHAI
 
 _RATE_PLACES = Decimal("0.000001")
@@ -110,7 +110,7 @@ def carrier_msg_ids(*, contract_id: int, start: date, end: date) -> Iterator[int
         .values_list("carrier_msg_id", flat=True)
         .iterator(chunk_size=20_000)
     )
-    return (from_db(value) for value in ids)
+    return (msg_id_from_signed(value) for value in ids)
 
 
 def daily_delivery(*, contract_id: int, start: date, end: date) -> dict[date, dict[str, int]]:

@@ -13,18 +13,15 @@ from django.utils import timezone
 from billing.files import (
     DETAIL_COLUMNS,
     FIRST_YEAR,
-    I64,
     LAST_YEAR,
     MAX_RECORD_UNITS,
     SHANGHAI,
     SUMMARY_COLUMNS,
-    U64,
     BillFileError,
     ErrorLog,
     is_blank,
     iter_file_rows,
     map_header,
-    msg_id_to_signed,
     parse_mobile,
     parse_msg_id,
     parse_status,
@@ -36,6 +33,7 @@ from billing.models import CarrierBill, CarrierBillDay, CarrierBillRecord
 from billing.selectors import bill_due_date_for, month_bounds
 from contracts.models import Contract
 from gateway import selectors as gateway_selectors
+from gateway.cmpp.msgid import MSG_ID_LIMIT, msg_id_to_signed
 
 COPY_BATCH_ROWS = 50_000
 MISSING_SAMPLE = 20
@@ -103,7 +101,6 @@ def _read_detail(
     i_msg, i_mobile, i_at, i_units, i_status = (columns[c] for c in DETAIL_COLUMNS)
     width = max(i_msg, i_mobile, i_at, i_units, i_status) + 1
     first, last = start.isoformat(), end.isoformat()
-    signed_limit = I64
     for number, values in rows:
         if len(values) < width:
             if is_blank(values):
@@ -114,7 +111,7 @@ def _read_detail(
             raw = values[i_msg]
             if raw.__class__ is str and raw.isdigit() and len(raw) < 21:
                 msg_id = int(raw)
-                if msg_id >= U64:
+                if msg_id >= MSG_ID_LIMIT:
                     raise ValueError(f"消息ID 超出 64 位无符号整数范围：{raw!r}")
             else:
                 msg_id = parse_msg_id(raw)
@@ -139,7 +136,7 @@ def _read_detail(
                 continue
             errors.add(number, column, str(exc))
             continue
-        signed = msg_id - U64 if msg_id >= signed_limit else msg_id
+        signed = msg_id_to_signed(msg_id)
         ids.append(signed)
         days[day] += units
         count += 1

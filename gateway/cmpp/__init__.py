@@ -1,9 +1,11 @@
 """CMPP 2.0 / 3.0 for the SP side, in plain asyncio (no Django). See docs/cmpp.md.
 
 The names below are the package's public API; submodules (pdu, codec, auth, msgid, text, segmentation,
-failover, ratelimit, simulator) hold the building blocks.
+ratelimit, simulator) hold the building blocks, and `carrier` adapts a Session to the sender's
+protocol-neutral `gateway.carrier.CarrierSession`.
 """
 
+from gateway.carrier.backoff import Backoff
 from gateway.cmpp.client import (
     DeliverEvent,
     DeliverMO,
@@ -37,8 +39,7 @@ from gateway.cmpp.errors import (
     TextEncodeError,
     UnknownCommand,
 )
-from gateway.cmpp.failover import Backoff
-from gateway.cmpp.pdu import V20, V21, V30
+from gateway.cmpp.pdu import V20, V21, V30, Result
 from gateway.cmpp.segmentation import split_message, split_text
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "PduDecodeError",
     "PduEncodeError",
     "PeerDead",
+    "Result",
     "SegmentResult",
     "Session",
     "SessionClosed",

@@ -1,4 +1,4 @@
-"""CONNECT / CONNECT_RESP authenticators (SPEC.md section 3). Pure functions: the timestamp is passed in."""
+"""CONNECT / CONNECT_RESP authenticators (docs/cmpp-protocol.md section 3). Pure: the timestamp is passed in."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
+from gateway.carrier.backoff import RECONNECT_BACKOFF, Backoff
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, verify_authenticator_ismg
 from gateway.cmpp.codec import MAX_FRAME_LENGTH, FrameReader
 from gateway.cmpp.errors import (
@@ -43,10 +44,14 @@ from gateway.cmpp.errors import (
     SubmitAmbiguous,
     SubmitNotSent,
 )
-from gateway.cmpp.failover import Backoff
 from gateway.cmpp.pdu import (
     HEADER,
     HEADER_SIZE,
+    MAX_SEQUENCE_ID,
+    REGISTERED_DELIVERY_REPORT,
+    TERMINAL_ID_SIZE_V2,
+    TERMINAL_ID_SIZE_V3,
+    UDHI_MASK,
     V20,
     V30,
     ActiveTest,
@@ -59,6 +64,7 @@ from gateway.cmpp.pdu import (
     Pdu,
     Query,
     QueryResp,
+    Result,
     StatusReport,
     Terminate,
     decode_body,
@@ -71,7 +77,7 @@ from gateway.cmpp.pdu import (
     submit_text_fields,
 )
 from gateway.cmpp.ratelimit import TokenBucket
-from gateway.cmpp.segmentation import Reassembler, parse_udh, split_text
+from gateway.cmpp.segmentation import MAX_CONTENT, Reassembler, parse_udh, split_text
 from gateway.cmpp.text import FMT_UCS2, decode_text, smpp_time
 
 __all__ = [
@@ -93,7 +99,8 @@ _CONTROL_RESPONSES = frozenset((Command.ACTIVE_TEST_RESP, Command.TERMINATE_RESP
                                 Command.CANCEL_RESP))
 _DELIVER_RESP2 = struct.Struct(">IIIQB")
 _DELIVER_RESP3 = struct.Struct(">IIIQI")
-_FLOW_CONTROL = 8
+_FLOW_CONTROL = Result.FLOW_CONTROL  # read per SUBMIT_RESP: a module global is 7x cheaper than Result.FLOW_CONTROL
+_FLOW_CONTROL_STREAK_CAP = 16  # the flow-control pause stops growing after this many result 8 in a row
 
 
 # ============================================================================================ public types
@@ -125,7 +132,7 @@ class SessionConfig:
     flow_control_retries: int = 5
     flow_control_backoff: Backoff = Backoff(base=1.0, factor=2.0, cap=10.0, jitter=0.1)
     reconnect: bool = True
-    reconnect_backoff: Backoff = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
+    reconnect_backoff: Backoff = RECONNECT_BACKOFF
     max_reconnect_attempts: int | None = None
     version_fallback: bool = True
     verify_ismg: bool = False
@@ -156,7 +163,7 @@ class SubmitRequest:
     service_id: str = ""
     src_id: str = ""
     msg_src: str = ""
-    registered_delivery: int = 1
+    registered_delivery: int = REGISTERED_DELIVERY_REPORT
     valid_until: datetime | None = None
     at_time: datetime | None = None
     fee_type: str = "01"
@@ -268,7 +275,13 @@ class SessionStats:
 
 
 # ============================================================================================ internals
-_ANSWERED, _NOT_SENT, _AMBIGUOUS = 0, 1, 2
+class _SegOutcome(Enum):
+    ANSWERED = "answered"
+    NOT_SENT = "not sent"  # never reached the gateway (queued at a loss, flow control exhausted, no slot)
+    AMBIGUOUS = "ambiguous"  # sent, but the answer was lost
+
+
+_ANSWERED, _NOT_SENT, _AMBIGUOUS = _SegOutcome.ANSWERED, _SegOutcome.NOT_SENT, _SegOutcome.AMBIGUOUS
 
 
 class _Msg:
@@ -342,7 +355,7 @@ class _Link(asyncio.Protocol):
         self.v3 = is_v3(version)
 
     def next_seq(self) -> int:
-        seq = self._seq + 1 if self._seq < 0xFFFFFFFF else 1
+        seq = self._seq + 1 if self._seq < MAX_SEQUENCE_ID else 1
         self._seq = seq
         return seq
 
@@ -748,7 +761,7 @@ class Session:
                 ucs2 = request.text.encode("utf-16-be")
             except UnicodeEncodeError:
                 ucs2 = b""  # split_text below raises the typed error
-        if 0 < len(ucs2) <= 140:  # one UCS2 segment: the common case, without the general splitter
+        if 0 < len(ucs2) <= MAX_CONTENT:  # one UCS2 segment: the common case, without the general splitter
             contents = [ucs2]
         else:
             msg_fmt, contents = split_text(request.text, msg_fmt, reference=request.reference)
@@ -773,7 +786,7 @@ class Session:
         service_id, fee_terminal, msg_src, fee_type, fee_code, valid_b, at_b, src_id, link_id = submit_text_fields(
             v3, req.service_id, req.fee_terminal_id, req.msg_src or self.config.sp_id, req.fee_type, req.fee_code,
             valid, at, req.src_id, req.link_id)
-        term = 32 if v3 else 21
+        term = TERMINAL_ID_SIZE_V3 if v3 else TERMINAL_ID_SIZE_V2
         if isinstance(req.dest, str):
             raise PduEncodeError("SubmitRequest.dest is a list of numbers, not one string")
         dests = [octet(d, term, "Dest_terminal_Id") for d in req.dest]
@@ -866,31 +879,31 @@ class Session:
         cfg = self.config
         self.stats.flow_controlled += 1
         now = self._loop.time()
-        delay = cfg.flow_control_backoff.delay(min(self._fc_streak, 16), random.random())
+        delay = cfg.flow_control_backoff.delay(min(self._fc_streak, _FLOW_CONTROL_STREAK_CAP), random.random())
         self._fc_streak += 1
         self._paused_until = max(self._paused_until, now + delay)
         seg.fc_count += 1
         if self._state is not SessionState.CONNECTED:
-            seg.msg.last_result = _FLOW_CONTROL
+            seg.msg.last_result = Result.FLOW_CONTROL
             self._seg_done(seg, _NOT_SENT, "flow control (result 8) while closing",
                            cause=SessionClosed("the session was closed"))
             return
         if seg.fc_count > cfg.flow_control_retries or seg.msg.future.done():
-            seg.msg.last_result = _FLOW_CONTROL
+            seg.msg.last_result = Result.FLOW_CONTROL
             self._seg_done(seg, _NOT_SENT, f"flow control (result 8) after {seg.fc_count} sends")
             return
         seg.queued_at = now
         self._queue.appendleft(seg)
         self._wake_at(self._paused_until)
 
-    def _seg_done(self, seg: _Seg, outcome: int, reason: str, cause: BaseException | None = None) -> None:
+    def _seg_done(self, seg: _Seg, outcome: _SegOutcome, reason: str, cause: BaseException | None = None) -> None:
         msg = seg.msg
         msg.remaining -= 1
-        if outcome == _NOT_SENT:
+        if outcome is _NOT_SENT:
             msg.not_sent += 1
-        elif outcome == _AMBIGUOUS:
+        elif outcome is _AMBIGUOUS:
             msg.ambiguous += 1
-        if outcome != _ANSWERED:
+        if outcome is not _ANSWERED:
             msg.reason = reason
             msg.cause = cause or msg.cause
         if msg.remaining > 0 or msg.future.done():
@@ -946,7 +959,7 @@ class Session:
         if queue and now - min(seg.queued_at for seg in queue) >= limit:
             # Every waiting segment is checked, not only the head: a segment put back at the head after
             # result 8 has a fresh timestamp and must not shield the older ones behind it.
-            keep = deque()
+            keep: deque[_Seg] = deque()
             while queue:
                 seg = queue.popleft()
                 if now - seg.queued_at >= limit:
@@ -988,12 +1001,12 @@ class Session:
     def _on_deliver(self, link: _Link, seq: int, body: bytes) -> None:
         try:
             deliver = Deliver.decode_body(body, link.version)
-            report = StatusReport.decode(deliver.msg_content) if deliver.registered_delivery == 1 else None
+            report = StatusReport.decode(deliver.msg_content) if deliver.is_report else None
         except PduDecodeError as exc:
             # It will never parse: answer with result 1 so the ISMG does not redeliver it forever.
             log.warning("undecodable DELIVER seq %d: %s", seq, exc)
             msg_id = int.from_bytes(body[:8], "big") if len(body) >= 8 else 0
-            self._ack(link, seq, msg_id, 1)
+            self._ack(link, seq, msg_id, Result.BAD_STRUCTURE)
             return
         if report is not None:
             self.stats.reports += 1
@@ -1004,7 +1017,7 @@ class Session:
             return
         content = deliver.msg_content
         src = _strip_86(deliver.src_terminal_id)
-        if deliver.tp_udhi & 0x41:
+        if deliver.tp_udhi & UDHI_MASK:
             concat, content = parse_udh(content)
             if concat is not None and concat.total > 1:
                 key = (src, deliver.dest_id, concat.reference, concat.total, deliver.msg_fmt, deliver.service_id,

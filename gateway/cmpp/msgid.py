@@ -1,4 +1,9 @@
-"""The 64-bit Msg_Id (SPEC.md section 7): month, day, hour, minute, second, gateway code, sequence."""
+"""The 64-bit Msg_Id (docs/cmpp-protocol.md, "Msg_Id"): month, day, hour, minute, second, gateway code, sequence.
+
+Also its mapping to a signed 64-bit integer for databases that have no unsigned BIGINT (PostgreSQL, SQLite):
+two's complement, values >= 2**63 become negative. The mapping is a bijection, so a stored id always maps
+back to exactly the value the carrier sent and status reports always match.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["MsgIdGenerator", "MsgIdParts", "pack_msg_id", "unpack_msg_id"]
+__all__ = [
+    "MSG_ID_LIMIT",
+    "MsgIdGenerator",
+    "MsgIdParts",
+    "msg_id_from_signed",
+    "msg_id_to_signed",
+    "pack_msg_id",
+    "unpack_msg_id",
+]
+
+MSG_ID_LIMIT = 1 << 64  # a Msg_Id is an unsigned 64-bit integer: 0 <= id < MSG_ID_LIMIT
+_SIGNED_LIMIT = 1 << 63  # a signed 64-bit integer: -_SIGNED_LIMIT <= value < _SIGNED_LIMIT
 
 _FIELDS = (  # name, shift, width
     ("month", 60, 4),
@@ -41,8 +57,22 @@ def pack_msg_id(month: int, day: int, hour: int, minute: int, second: int, gatew
     return msg_id
 
 
+def msg_id_to_signed(msg_id: int) -> int:
+    """Unsigned 64-bit Msg_Id -> the signed 64-bit integer with the same bits (ValueError outside 64 bits)."""
+    if not 0 <= msg_id < MSG_ID_LIMIT:
+        raise ValueError(f"Msg_Id {msg_id} is not an unsigned 64-bit integer")
+    return msg_id - MSG_ID_LIMIT if msg_id >= _SIGNED_LIMIT else msg_id
+
+
+def msg_id_from_signed(value: int) -> int:
+    """A signed 64-bit integer (as stored) -> the unsigned 64-bit Msg_Id with the same bits."""
+    if not -_SIGNED_LIMIT <= value < _SIGNED_LIMIT:
+        raise ValueError(f"{value} is not a signed 64-bit integer")
+    return value + MSG_ID_LIMIT if value < 0 else value
+
+
 def unpack_msg_id(msg_id: int) -> MsgIdParts:
-    if not 0 <= msg_id < 1 << 64:
+    if not 0 <= msg_id < MSG_ID_LIMIT:
         raise ValueError(f"Msg_Id {msg_id} is not a 64-bit unsigned integer")
     return MsgIdParts(*((msg_id >> shift) & ((1 << width) - 1) for _, shift, width in _FIELDS))
 

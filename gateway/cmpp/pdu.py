@@ -1,14 +1,14 @@
 """CMPP 2.0 / 3.0 PDUs: frozen dataclasses, and encoding/decoding of their bodies for either version.
 
-Layouts follow SPEC.md sections 3-9. Text fields are ``Octet String`` on the wire: NUL-padded on the right,
-cut at the first NUL on read, and mapped to ``str`` through Latin-1 (lossless, so any byte a real gateway
-sends survives a decode/encode round trip; the values are ASCII in practice).
+Layouts follow docs/cmpp-protocol.md sections 3-9. Text fields are ``Octet String`` on the wire: NUL-padded
+on the right, cut at the first NUL on read, and mapped to ``str`` through Latin-1 (lossless, so any byte a real
+gateway sends survives a decode/encode round trip; the values are ASCII in practice).
 
 * :func:`encode_frame` turns a PDU plus a Sequence_Id into a complete packet (header included).
 * :func:`decode_body` turns a Command_Id and a body into a PDU; :func:`decode_frame` does a whole packet.
 
-Decoding is lenient where SPEC.md section 11 lists real-world deviations (CONNECT_RESP, SUBMIT_RESP,
-DELIVER_RESP and CANCEL_RESP bodies are recognised by their length in either version, ACTIVE_TEST_RESP may
+Decoding is lenient where docs/cmpp-protocol.md section 11 lists real-world deviations (CONNECT_RESP,
+SUBMIT_RESP, DELIVER_RESP and CANCEL_RESP bodies are recognised by their length in either version, ACTIVE_TEST_RESP may
 be empty, a status report may have the 60- or the 71-byte layout) and strict everywhere else. Anything that
 does not fit raises :class:`~gateway.cmpp.errors.PduDecodeError` or
 :class:`~gateway.cmpp.errors.UnknownCommand`, both ``ValueError`` subclasses.
@@ -50,6 +50,30 @@ class Command(IntEnum):
 
 
 RESPONSE_BIT = 0x80000000
+MAX_SEQUENCE_ID = 0xFFFFFFFF  # Sequence_Id is a u32 that wraps (docs/cmpp-protocol.md section 1)
+
+
+class Result(IntEnum):
+    """SUBMIT_RESP / DELIVER_RESP Result codes both versions share (docs/cmpp-protocol.md section 7); other
+    codes (9 and up, vendor-defined 100-199) are refusals too."""
+
+    OK = 0
+    BAD_STRUCTURE = 1
+    BAD_COMMAND = 2
+    DUPLICATE_SEQUENCE = 3
+    BAD_LENGTH = 4
+    BAD_FEE_CODE = 5
+    TOO_LONG = 6
+    BAD_SERVICE_ID = 7
+    FLOW_CONTROL = 8  # over the rate or window: not accepted, send again later
+    OTHER_V2 = 9  # 2.0: any other error
+    BAD_DEST_V3 = 13  # 3.0: bad Dest_terminal_Id
+
+
+REGISTERED_DELIVERY_REPORT = 1  # SUBMIT: a status report is wanted; DELIVER: this is a report (0: uplink)
+UDHI_MASK = 0x41  # TP_udhi: 1 per CMPP, 0x40 (the SMPP bit) from some gateways; either means a UDH is present
+TERMINAL_ID_SIZE_V2 = 21  # Fee/Dest/Src terminal ids, bytes
+TERMINAL_ID_SIZE_V3 = 32
 
 
 def is_v3(version: int) -> bool:
@@ -443,7 +467,7 @@ class Deliver(Pdu):
 
     @property
     def is_report(self) -> bool:
-        return self.registered_delivery == 1
+        return self.registered_delivery == REGISTERED_DELIVERY_REPORT
 
     def encode_body(self, version: int) -> bytes:
         if len(self.msg_content) > 255:
@@ -609,7 +633,7 @@ class Cancel(Pdu):
 
 @dataclass(frozen=True, slots=True)
 class CancelResp(Pdu):
-    """CANCEL_RESP. Success_Id is 1 byte in 2.0 and 4 in 3.0 (SPEC.md section 13: read either)."""
+    """CANCEL_RESP. Success_Id is 1 byte in 2.0 and 4 in 3.0 (docs/cmpp-protocol.md section 13: read either)."""
 
     success_id: int
 

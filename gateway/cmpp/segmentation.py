@@ -1,7 +1,7 @@
 """Long messages: splitting into concatenated-SMS segments, reading their UDH, reassembling uplink parts.
 
-This is the *wire* segment (67 UCS2 characters behind a 6-byte UDH, SPEC.md section 6). It is deliberately
-separate from the contract's 70-character billing unit, which lives with the billing rules.
+This is the *wire* segment (67 UCS2 characters behind a 6-byte UDH, docs/cmpp-protocol.md section 6). It is
+deliberately separate from the contract's 70-character billing unit, which lives with the billing rules.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def split_message(text: str, *, reference: int | None = None) -> list[bytes]:
 def split_text(text: str, msg_fmt: int = FMT_UCS2, *, reference: int | None = None) -> tuple[int, list[bytes]]:
     """(Msg_Fmt actually used, segments) for text in Msg_Fmt 0, 8 or 15.
 
-    ASCII text longer than 159 characters is sent as UCS2, as most senders do (SPEC.md section 6 leaves the
-    ASCII segment size open). GBK is cut at character boundaries into 134-byte segments.
+    ASCII text longer than 159 characters is sent as UCS2, as most senders do (docs/cmpp-protocol.md section 6
+    leaves the ASCII segment size open). GBK is cut at character boundaries into 134-byte segments.
     """
     if msg_fmt == FMT_UCS2:
         return FMT_UCS2, split_message(text, reference=reference)

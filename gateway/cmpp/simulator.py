@@ -45,6 +45,7 @@ from gateway.cmpp.msgid import MsgIdGenerator
 from gateway.cmpp.pdu import (
     HEADER,
     HEADER_SIZE,
+    UDHI_MASK,
     V20,
     V30,
     CancelResp,
@@ -53,6 +54,7 @@ from gateway.cmpp.pdu import (
     ConnectResp,
     Deliver,
     QueryResp,
+    Result,
     StatusReport,
     Submit,
     decode_msg_id_result,
@@ -414,11 +416,11 @@ class Simulator:
                 self._bucket = TokenBucket(rate, None, now)
             if self._bucket.take(now, len(submit.dest_terminal_ids)):
                 self.stats.throttled += 1
-                return 8
+                return Result.FLOW_CONTROL
         if cfg.reject_prefixes and any(d.startswith(cfg.reject_prefixes) for d in submit.dest_terminal_ids):
             self.stats.rejected += 1
-            return 13 if v3 else 9
-        return 0
+            return Result.BAD_DEST_V3 if v3 else Result.OTHER_V2
+        return Result.OK
 
     def _on_submit(self, conn: _Conn, seq: int, body: bytes) -> bytes:
         layout = _SUBMIT_RESP3 if conn.v3 else _SUBMIT_RESP2
@@ -428,7 +430,8 @@ class Simulator:
         except PduDecodeError as exc:
             self.stats.malformed += 1
             log.info("simulator: bad SUBMIT: %s", exc)
-            return layout.pack(layout.size, Command.SUBMIT_RESP, seq, 0, 4 if isinstance(exc, PduLengthError) else 1)
+            bad = Result.BAD_LENGTH if isinstance(exc, PduLengthError) else Result.BAD_STRUCTURE
+            return layout.pack(layout.size, Command.SUBMIT_RESP, seq, 0, bad)
         cfg = self.config
         if cfg.throttle_rate is not None or cfg.reject_prefixes:
             result = self._result_for(submit, conn.v3)
@@ -451,7 +454,7 @@ class Simulator:
                 f'"src_id":{_esc(submit.src_id)},"service_id":{_esc(submit.service_id)},'
                 f'"pk_total":{submit.pk_total},"pk_number":{submit.pk_number},"text":{_esc(_segment_text(submit))},'
                 f'"msg_fmt":{submit.msg_fmt},"registered_delivery":{submit.registered_delivery},'
-                f'"node":{self.config.node_id}}}\n')
+                f'"node":{self.config.node_id},"at":{time.time():.4f}}}\n')
 
     def _schedule_reports(self, conn: _Conn, msg_id: int, submit: Submit) -> None:
         loop = asyncio.get_running_loop()
@@ -568,7 +571,7 @@ class Simulator:
 def _segment_text(submit: Submit) -> str:
     """The text of one SUBMIT segment, UDH removed; undecodable bytes become U+FFFD."""
     content = submit.msg_content
-    if submit.tp_udhi & 0x41:
+    if submit.tp_udhi & UDHI_MASK:
         content = parse_udh(content)[1]
     if submit.msg_fmt == FMT_UCS2:  # the usual case, without the general lookup
         return content.decode("utf-16-be", "replace")

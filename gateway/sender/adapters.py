@@ -1,13 +1,18 @@
-"""Django rows -> the CMPP package's plain objects. The protocol code never sees the ORM."""
+"""Django rows -> the protocol-neutral carrier objects (gateway.carrier). The protocol code never sees the ORM,
+and the sender never sees a protocol's own types."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.cmpp import SessionConfig, SubmitRequest
+from gateway.carrier.session import NodeConfig, SubmitOrder
 from gateway.crypto import decrypt_secret
 from gateway.models import CarrierNode, SendingProfile
 from gateway.sender.store import Claimed
+
+# CarrierNode.version (the CMPP login version) -> the protocol registry's name (gateway.carrier.registry).
+# A node speaking another protocol gets its name from a field of its own when that protocol arrives.
+PROTOCOL_BY_VERSION = {CarrierNode.Version.V20: "cmpp2.0", CarrierNode.Version.V30: "cmpp3.0"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,18 +25,16 @@ class NodeSpec:
     sp_id: str
     service_id: str
     source_number: str
-    config: SessionConfig
+    config: NodeConfig
 
 
-def session_config(
-    node: CarrierNode, *, response_timeout: float = 10.0, heartbeat_interval: float = 60.0
-) -> SessionConfig:
-    return SessionConfig(
+def node_config(node: CarrierNode, *, response_timeout: float = 10.0, heartbeat_interval: float = 60.0) -> NodeConfig:
+    return NodeConfig(
+        protocol=PROTOCOL_BY_VERSION[CarrierNode.Version(node.version)],
         host=node.host,
         port=node.port,
-        sp_id=node.sp_id,
+        account=node.sp_id,
         secret=decrypt_secret(node.secret_encrypted),
-        version=node.version,
         window=max(1, node.window),
         response_timeout=response_timeout,
         max_sends=3,
@@ -60,20 +63,20 @@ def node_specs(*, node_ids: list[int] | None = None, **timeouts: float) -> list[
                 sp_id=node.sp_id,
                 service_id=node.service_id or (profile.service_id if profile else ""),
                 source_number=node.source_number or (profile.service_code if profile else ""),
-                config=session_config(node, **timeouts),
+                config=node_config(node, **timeouts),
             )
         )
     return specs
 
 
-def submit_request(message: Claimed, node: NodeSpec) -> SubmitRequest:
-    """Every segment asks for a status report; ValId_Time is the message's validity."""
-    return SubmitRequest(
-        dest=[message.mobile],
+def submit_order(message: Claimed, node: NodeSpec) -> SubmitOrder:
+    """Every message asks for a status report; its validity goes with it."""
+    return SubmitOrder(
+        dest=message.mobile,
         text=message.content,
         service_id=node.service_id,
         src_id=message.src_id or node.source_number,
-        msg_src=node.sp_id,
-        registered_delivery=1,
+        account=node.sp_id,
+        want_report=True,
         valid_until=message.valid_until,
     )

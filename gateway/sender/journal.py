@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("gateway.sender")
 
@@ -65,7 +66,7 @@ def _prefix(scope: str) -> str:
 
 class Journal:
     def __init__(
-        self, directory: str | os.PathLike, owner: str, *, scope: str = "", rotate_bytes: int = 8 * 1024 * 1024
+        self, directory: str | os.PathLike[str], owner: str, *, scope: str = "", rotate_bytes: int = 8 * 1024 * 1024
     ) -> None:
         self.directory = Path(directory)
         self.owner = owner
@@ -114,7 +115,8 @@ class Journal:
         self._open_lines.setdefault(message_id, []).append(line)
         self._write(line)
 
-    def acked(self, message_id: int, node_id: int, at: datetime, segments: Iterable[tuple[int, int, int]]) -> None:
+    def acked(self, message_id: int, node_id: int, at: datetime, segments: Iterable[Any]) -> None:
+        """`segments`: (pk_number, msg_id, result) tuples or objects with those attributes."""
         if self._fd < 0:
             return
         answers = ",".join(f"{pk}:{msg_id}:{result}" for pk, msg_id, result in map(_triple, segments))
@@ -160,9 +162,15 @@ class Journal:
         self._size = len(body)
 
 
-def _triple(segment) -> tuple[int, int, int]:
+def _parse_triple(text: str) -> tuple[int, int, int]:
+    """'pk:msg_id:result' as written by `Journal.acked` (ValueError otherwise: the line is skipped)."""
+    pk, msg_id, result = (int(v) for v in text.split(":"))
+    return pk, msg_id, result
+
+
+def _triple(segment: Any) -> tuple[int, int, int]:
     if isinstance(segment, tuple):
-        return segment
+        return (segment[0], segment[1], segment[2])
     return segment.pk_number, segment.msg_id, segment.result
 
 
@@ -200,7 +208,7 @@ def read(source: Path | int) -> JournalState:
                 elif kind == "S":
                     state.sending[int(rest[0])] = int(rest[1])
                 elif kind == "A":
-                    segments = tuple(tuple(int(v) for v in seg.split(":")) for seg in rest[3].split(","))
+                    segments = tuple(_parse_triple(seg) for seg in rest[3].split(","))
                     state.acked[int(rest[0])] = Acked(int(rest[1]), datetime.fromisoformat(rest[2]), segments)
                 elif kind == "D":
                     for message_id in map(int, rest):
@@ -213,7 +221,7 @@ def read(source: Path | int) -> JournalState:
 
 
 def dead_journals(
-    directory: str | os.PathLike, own: Path | None = None, *, scope: str = ""
+    directory: str | os.PathLike[str], own: Path | None = None, *, scope: str = ""
 ) -> Iterator[tuple[Path, int]]:
     """Journals in ``directory`` whose sender is gone: yields (path, fd holding its lock). The caller
     replays it, then calls ``release(path, fd)``. A live sender's journal is locked and skipped."""

@@ -6,14 +6,24 @@ flow control (result 8). A DOWN node enters PROBATION (no traffic) only on evide
 session is logged in and, after it was taken down and after its hold, it answered a heartbeat
 (`on_heartbeat`); a timer alone never brings it back. PROBATION lasts `probation_seconds`, then UP with a
 share of its weight that ramps from `ramp_floor` to 1 over `ramp_seconds`. A node DOWN for misbehaving is
-held for a cool-down that doubles with each relapse; `good_seconds` UP without a relapse resets the count.
+held for a cool-down that doubles with each relapse (the gateway's one `Backoff`, starting at
+`probation_seconds`, capped at `cooldown_cap_seconds`); `good_seconds` UP without a relapse resets the count.
+
+The names: `NodeState` is where a node stands (UP, PROBATION, DOWN); `NodeHealth` is the record of one node
+that the functions below change.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Generic, TypeVar
+
+from gateway.carrier.backoff import Backoff
+
+K = TypeVar("K", bound=Hashable)
 
 
 class NodeState(Enum):
@@ -32,6 +42,11 @@ class PolicyConfig:
     min_samples: int = 20
     cooldown_cap_seconds: float = 300.0
     good_seconds: float = 300.0  # UP this long without relapse: the relapse count starts again from 0
+
+    @property
+    def hold(self) -> Backoff:
+        """The cool-down of a node taken down for misbehaving, by relapse (0 = the first)."""
+        return Backoff(base=self.probation_seconds, factor=2.0, cap=self.cooldown_cap_seconds, jitter=0.0)
 
 
 @dataclass(slots=True)
@@ -77,7 +92,7 @@ def on_connected(health: NodeHealth, now: float, cfg: PolicyConfig) -> bool:
 
 def _hold(health: NodeHealth, now: float, cfg: PolicyConfig) -> None:
     health.relapses += 1
-    health.held_until = now + min(cfg.cooldown_cap_seconds, cfg.probation_seconds * 2 ** (health.relapses - 1))
+    health.held_until = now + cfg.hold.delay(health.relapses - 1)
 
 
 def on_stalled(health: NodeHealth, now: float, cfg: PolicyConfig, reason: str) -> bool:
@@ -155,18 +170,18 @@ def traffic_share(health: NodeHealth, now: float, cfg: PolicyConfig) -> float:
     return max(cfg.ramp_floor, min(1.0, cfg.ramp_floor + (1 - cfg.ramp_floor) * progress))
 
 
-class WeightedPicker:
+class WeightedPicker(Generic[K]):
     """Smooth weighted round-robin (nginx): spreads picks in proportion to the current weights."""
 
     __slots__ = ("_current",)
 
     def __init__(self) -> None:
-        self._current: dict[str, float] = {}
+        self._current: dict[K, float] = {}
 
-    def pick(self, weights: dict[str, float]) -> str | None:
+    def pick(self, weights: Mapping[K, float]) -> K | None:
         """One name among those with weight > 0, or None if there is none."""
         total = 0.0
-        best: str | None = None
+        best: K | None = None
         current = self._current
         for name, weight in weights.items():
             if weight <= 0:

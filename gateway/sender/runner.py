@@ -1,4 +1,9 @@
-"""The sender engine that `manage.py runsender` runs: one asyncio loop, a CMPP session per enabled node.
+"""The sender engine that `manage.py runsender` runs: one asyncio loop, a carrier session per enabled node.
+
+The parts: `Sender` (this module) claims, dispatches and submits; `monitor.NodeMonitor` keeps every node's
+health and reports outages; `writer.Writer` writes outcomes and status reports. Sessions come from the
+protocol registry (`gateway.carrier.registry`) by the node's protocol; the sender sees only the neutral
+`CarrierSession` interface, never a protocol package.
 
 Flow: the dispatcher claims batches of queued messages (leases in the database), picks a node for each by
 smooth weighted round-robin over the nodes' current traffic share (policy.py) and free capacity, and starts
@@ -23,45 +28,64 @@ import logging
 import os
 import random
 import socket
-import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from gateway import metrics
-from gateway.cmpp import (
-    Backoff,
-    CmppError,
-    DeliverMO,
-    DeliverReport,
-    PeerDead,
-    Session,
-    SessionState,
+from gateway.carrier import registry
+from gateway.carrier.session import (
+    CarrierError,
+    CarrierEvent,
+    SegmentAck,
+    StatusReport,
     SubmitAmbiguous,
+    SubmitAnswer,
     SubmitNotSent,
+    Uplink,
 )
 from gateway.sender import journal, policy, store
-from gateway.sender.adapters import NodeSpec, submit_request
+from gateway.sender.adapters import NodeSpec, submit_order
+from gateway.sender.dbthreads import DbThreads
+from gateway.sender.monitor import NodeMonitor
+from gateway.sender.nodes import Job, Node
+from gateway.sender.outages import OutageWatch
 from gateway.sender.ratelimit import SharedRate, chunk_for
-from gateway.sender.store import Claimed, Outcome, ReportIn, SegmentAnswer
+from gateway.sender.store import Outcome, OutcomeKind, ReportIn, SegmentAnswer
+from gateway.sender.writer import Writer
 from gateway.services.scheduled import messages_schedule_sweep
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
+
+# The result recorded (as stat RESP:255) for a message whose text or fields cannot be encoded at all: no node
+# will ever take it. Not a carrier code; carriers use 0-199.
+UNENCODABLE_RESULT = 255
+# A refusal is the destination's (final) when, over the refusal window, the node gave at least this many answers
+# and refused under this share of them or fewer than this many destinations; otherwise another node decides.
+FAULT_MIN_ANSWERS = 10
+FAULT_MAX_REFUSED_SHARE = 0.2
+FAULT_MIN_DESTINATIONS = 3
+TICK_SECONDS = 0.1  # the health tick: a node going down hands its waiting work on within this
+QUEUE_GAUGES_EVERY_SECONDS = 5.0
+FLOW_CONTROL_LABEL = "8"  # the submit-error metric's label for "too fast" (CMPP's result 8, kept for dashboards)
+SHUTDOWN_WAIT_SECONDS = 15.0  # for in-flight submits to be answered when the sender stops
+LEASE_MARGIN_CAP_SECONDS = 30.0  # a message whose lease ends sooner than min(this, lease / 4) is given back
 
 # While a sender holds a stock of claimed messages, it still looks for urgent ones this often (and at once when
 # woken by new notices), claiming up to URGENT_CLAIM of them ahead of its stock.
 URGENT_CHECK_SECONDS = 0.25
 URGENT_CLAIM = 100
 
-LOGIN_BACKOFF = Backoff(base=0.5, factor=2.0, cap=5.0, jitter=0.5)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -88,7 +112,7 @@ class SenderSettings:
     no_report_grace_seconds: float = 3600.0  # after validity: a submitted message without a report -> no_report
 
     @classmethod
-    def from_django(cls, **overrides) -> SenderSettings:
+    def from_django(cls, **overrides: Any) -> SenderSettings:
         values = {
             "batch": settings.GATEWAY_SENDER_BATCH,
             "lease_seconds": settings.GATEWAY_SENDER_LEASE_SECONDS,
@@ -107,55 +131,13 @@ class SenderSettings:
         return cls(**values)
 
 
-@dataclass(slots=True)
-class Job:
-    """A claimed message on its way out, with what earlier attempts left behind."""
-
-    message: Claimed
-    possible_duplicate: bool = False
-    avoid: int | None = None  # node id not to use (the one that lost an ambiguous submit)
-    earlier: list[tuple[int, SegmentAnswer, datetime]] = field(default_factory=list)
-    refused_by: set[int] = field(default_factory=set)  # nodes that refused it (SUBMIT_RESP result not 0/8)
-
-
-class Node:
-    """A node's session and live bookkeeping."""
-
-    def __init__(self, spec: NodeSpec) -> None:
-        self.spec = spec
-        self.health = policy.NodeHealth(spec.name)
-        self.session: Session | None = None
-        self.inflight = 0
-        self.last_answer = 0.0
-        self.busy_since = 0.0  # when inflight last went from 0 to 1
-        self.down_since: float | None = 0.0
-        self.ticket_opened = False
-        self.capacity = max(1, spec.config.window) * 4
-        self.tokens: int | None = None  # with a shared rate limit: segments this sender may still hand the node
-        self.m_submits = metrics.SUBMITS.labels(node=spec.name)
-        self.m_latency = metrics.SUBMIT_LATENCY.labels(node=spec.name)
-        self.probing = False
-        self.retired = False  # replaced or disabled in the admin
-        self.probe_at = 0.0
-        self.flow_controlled_seen = 0  # the session's count of result 8 answers already fed to the policy
-        self.answers: deque[tuple[float, str, bool]] = deque()  # (when, destination, refused) over the window
-
-    def refusal_rate(self, now: float, window: float) -> tuple[int, float, int]:
-        """Over the last `window` seconds: answers, share refused, distinct destinations refused."""
-        answers = self.answers
-        while answers and answers[0][0] < now - window:
-            answers.popleft()
-        if not answers:
-            return 0, 0.0, 0
-        refused = [dest for _, dest, bad in answers if bad]
-        return len(answers), len(refused) / len(answers), len(set(refused))
-
-
 def sender_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Sender:
+    """Claims queued messages, hands each to a node chosen by weight and health, and settles what came of it."""
+
     def __init__(
         self,
         nodes: list[NodeSpec],
@@ -163,16 +145,15 @@ class Sender:
         *,
         owner: str | None = None,
         shared_rate: SharedRate | None = None,
-        spec_loader=None,
+        spec_loader: Callable[[], list[NodeSpec]] | None = None,
     ) -> None:
         self.spec_loader = spec_loader  # () -> list[NodeSpec] from the database; None: nodes fixed for the run
-        self.workers: list[asyncio.Task] = []
+        self.workers: list[asyncio.Task[Any]] = []
         self.cfg = cfg or SenderSettings()
         self.shared_rate = shared_rate
         self.owner = owner or sender_identity()
-        self.nodes = {spec.id: Node(spec) for spec in nodes}
+        self.nodes = {spec.id: Node(spec, self.cfg.capacity_factor) for spec in nodes}
         for node in self.nodes.values():
-            node.capacity = max(1, node.spec.config.window) * self.cfg.capacity_factor
             if shared_rate is not None and node.spec.rate_limit:
                 node.tokens = 0
         self.policy_cfg = policy.PolicyConfig(
@@ -180,33 +161,46 @@ class Sender:
             ramp_seconds=self.cfg.ramp_seconds,
             max_error_rate=self.cfg.max_error_rate,
         )
-        self.picker = policy.WeightedPicker()
+        self.picker: policy.WeightedPicker[int] = policy.WeightedPicker()
         self.local: deque[Job] = deque()
-        self.outcomes: list[Outcome] = []
-        self.reports: list[tuple[ReportIn, asyncio.Future[None] | None]] = []
-        self.retry_reports: list[tuple[float, float, ReportIn]] = []  # (first seen, next try, report)
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks: set[asyncio.Future[Any]] = set()
         self.wakeup = asyncio.Event()
         self.urgent_checked = 0.0  # when the last urgent-only claim ran (self._now() clock)
         self.capacity_free = asyncio.Event()
         self.stopping = asyncio.Event()
-        self.all_down_since: float | None = 0.0
-        self.all_down_ticket = False
         self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._receipts: dict[str, object] = {}
+        self._receipts: dict[str, Any] = {}
         self.journal_scope = f"{connection.settings_dict.get('HOST') or 'local'}-{connection.settings_dict['NAME']}"
         self.journal = (
             journal.Journal(self.cfg.journal_dir, self.owner, scope=self.journal_scope)
             if self.cfg.journal_dir
             else None
         )
-        self.db_ok = True  # False from a failed database call until the next one that works
         self.held: set[int] = set()  # claimed and not yet settled in the database: the leases to renew
         self.renewed_until: datetime | None = None
         self._replaying = False
-        self.executor = ThreadPoolExecutor(
-            max_workers=1 if connection.vendor == "sqlite" else 4, thread_name_prefix="sender-db"
+        self.database = DbThreads(on_reachable=self.capacity_free.set)
+        self.outages = OutageWatch(
+            node_down_seconds=self.cfg.node_down_ticket_seconds, all_down_seconds=self.cfg.all_down_ticket_seconds
+        )
+        self.monitor = NodeMonitor(
+            self.nodes,
+            policy_cfg=self.policy_cfg,
+            stall_seconds=self.cfg.stall_seconds,
+            outages=self.outages,
+            owner=self.owner,
+            db=self._db,
+            background=self._background,
+            capacity_free=self.capacity_free,
+        )
+        self.writer = Writer(
+            db=self._db,
+            owner=self.owner,
+            journal=self.journal,
+            held=self.held,
+            report_grace_seconds=self.cfg.report_grace_seconds,
+            flush_interval=self.cfg.flush_interval,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -216,9 +210,9 @@ class Sender:
         stop = stop or asyncio.Event()
         log.info("sender %s starting with %d node(s)", self.owner, len(self.nodes))
         started = self._now()
-        self.all_down_since = started
+        self.outages.start(started)
         for node in self.nodes.values():
-            node.down_since = started
+            self.outages.node_added(node.spec.id, started)
             metrics.node_state_set(node.spec.name, node.health.state.value)
         if self.journal is not None:
             self.journal.open()
@@ -234,7 +228,7 @@ class Sender:
         ]
         workers += [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
-            asyncio.create_task(self._writer_loop(), name="writer"),
+            asyncio.create_task(self.writer.loop(), name="writer"),
             asyncio.create_task(self._tick_loop(), name="tick"),
             asyncio.create_task(self._renew_loop(), name="leases"),
         ]
@@ -248,13 +242,11 @@ class Sender:
             self.capacity_free.set()
             await self._shutdown(workers)
 
-    async def _shutdown(self, workers: list[asyncio.Task]) -> None:
+    async def _shutdown(self, workers: list[asyncio.Task[Any]]) -> None:
         if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=15)
+            await asyncio.wait(list(self.tasks), timeout=SHUTDOWN_WAIT_SECONDS)
         for job in self.local:
-            self.outcomes.append(
-                Outcome(job.message, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
-            )
+            self._release(job)
         self.local.clear()
         for task in workers:
             task.cancel()
@@ -264,19 +256,20 @@ class Sender:
                 with contextlib.suppress(Exception):
                     await node.session.close()
         try:
-            await self._flush()
-            await self._flush_reports(final=True)
+            await self.writer.flush()
+            await self.writer.flush_reports(final=True)
         finally:
-            await self._close_db_threads()
+            await self.database.close()
             if self.journal is not None:
                 # Everything settled: the journal goes; otherwise it stays for the next sender to replay.
-                self.journal.close(remove=not self.outcomes and not self.journal.unsettled)
+                self.journal.close(remove=not self.writer.outcomes and not self.journal.unsettled)
         log.info("sender %s stopped: %s", self.owner, self.stats)
 
-    # ------------------------------------------------------------------ sessions and health
+    # ------------------------------------------------------------------ nodes: settings and sessions
     async def _config_loop(self) -> None:
         """Apply node changes made in the admin (password, address, window, rate, weight, enabled) within
         `config_poll_seconds`, without a restart."""
+        assert self.spec_loader is not None
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.cfg.config_poll_seconds)
@@ -293,27 +286,27 @@ class Sender:
         wanted = {spec.id: spec for spec in specs}
         for node_id in [i for i in self.nodes if i not in wanted]:  # disabled or deleted
             node = self.nodes.pop(node_id)
+            self.outages.node_removed(node_id)
             log.warning("node %s disabled in the admin: closing its session", node.spec.name)
             await self._retire(node)
         for node_id, spec in wanted.items():
-            node = self.nodes.get(node_id)
-            if node is None:
+            existing = self.nodes.get(node_id)
+            if existing is None:
                 log.warning("node %s enabled in the admin: connecting", spec.name)
                 self._add_node(spec)
-            elif spec.config != node.spec.config:
+            elif spec.config != existing.spec.config:
                 log.warning("node %s changed in the admin: logging in again with the new settings", spec.name)
                 self.nodes.pop(node_id)
-                await self._retire(node)
+                await self._retire(existing)
                 self._add_node(spec)
-            elif spec != node.spec:  # weight, names, numbers: no new login needed
-                node.spec = spec
+            elif spec != existing.spec:  # weight, names, numbers: no new login needed
+                existing.spec = spec
                 log.info("node %s: settings updated (weight %s)", spec.name, spec.weight)
         self.capacity_free.set()
 
     def _add_node(self, spec: NodeSpec) -> Node:
-        node = Node(spec)
-        node.capacity = max(1, spec.config.window) * self.cfg.capacity_factor
-        node.down_since = self._now()
+        node = Node(spec, self.cfg.capacity_factor)
+        self.outages.node_added(spec.id, self._now())
         if self.shared_rate is not None and spec.rate_limit:
             node.tokens = 0
             self.workers.append(asyncio.create_task(self._refill(node), name=f"rate-{spec.name}"))
@@ -332,70 +325,31 @@ class Sender:
 
     async def _connect(self, node: Node) -> None:
         """Connect (and keep trying until the first login works); afterwards the session reconnects itself."""
+        factory = registry.session_factory(node.spec.config.protocol)
         attempt = 0
         while not self.stopping.is_set() and not node.retired:
             node.flow_controlled_seen = 0
-            session = Session(
+            session = factory(
                 node.spec.config,
-                on_deliver=lambda event, node=node: self._on_deliver(node, event),
-                on_state=lambda state, error, node=node: self._on_state(node, state, error),
+                on_event=functools.partial(self._on_event, node),
+                on_state=functools.partial(self.monitor.on_state, node),
             )
             node.session = session
             try:
                 await session.connect()
                 return
-            except CmppError as exc:
-                self._health_changed(node, policy.on_disconnected(node.health, self._now(), f"login failed: {exc}"))
+            except CarrierError as exc:
+                self.monitor.login_failed(node, exc)
                 with contextlib.suppress(Exception):
                     await session.close()
-                # Jittered and capped: a node that comes back is used within seconds, and several senders
-                # do not knock in step. A refused login keeps its Status in the reason (wrong password != outage).
-                delay = LOGIN_BACKOFF.delay(attempt, random.random())
+                # The gateway's one back-off, jittered and capped: a node that comes back is used within
+                # seconds, and several senders do not knock in step. A refused login keeps its reason (wrong
+                # password != outage) and keeps backing off.
+                delay = node.spec.config.reconnect_backoff.delay(attempt, random.random())
                 attempt += 1
                 log.warning("node %s: %s; retrying in %.1f s", node.spec.name, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), delay)
-
-    def _on_state(self, node: Node, state: SessionState, error: BaseException | None) -> None:
-        now = self._now()
-        if state is SessionState.CONNECTED:
-            changed = policy.on_connected(node.health, now, self.policy_cfg)
-        elif state in (SessionState.RECONNECTING, SessionState.DISCONNECTED):
-            changed = policy.on_disconnected(node.health, now, f"session {state.value}: {error}")
-        else:
-            return
-        self._health_changed(node, changed)
-
-    def _health_changed(self, node: Node, changed: bool) -> None:
-        if not changed:
-            return
-        h = node.health
-        metrics.node_state_set(node.spec.name, h.state.value)
-        now = self._now()
-        if h.state is policy.NodeState.DOWN:
-            node.down_since = node.down_since if node.down_since is not None else now
-        elif h.state is policy.NodeState.UP:
-            node.down_since = None
-            node.ticket_opened = False
-        log.log(
-            logging.WARNING if h.state is policy.NodeState.DOWN else logging.INFO,
-            "node %s -> %s (%s)",
-            node.spec.name,
-            h.state.value,
-            h.reason,
-        )
-        self.capacity_free.set()
-        self._background(
-            self._db(
-                store.node_state_record,
-                node_id=node.spec.id,
-                healthy=h.healthy,
-                state=h.state.value,
-                reason=h.reason,
-                sender=self.owner,
-                at=timezone.now(),
-            )
-        )
 
     async def _tick_loop(self) -> None:
         last_expire = -1e9
@@ -403,35 +357,7 @@ class Sender:
         last_replay = self._now()
         while not self.stopping.is_set():
             now = self._now()
-            for node in self.nodes.values():
-                h = node.health
-                if (
-                    h.state is policy.NodeState.UP
-                    and node.inflight
-                    and now - max(node.last_answer, node.busy_since) > self.cfg.stall_seconds
-                ):
-                    self._health_changed(node, policy.on_stalled(h, now, self.policy_cfg, "submits not answered"))
-                    # A stalled node: drop the link, so what is in flight comes back at once (as possibly
-                    # sent: resent elsewhere flagged) instead of after T x N seconds; it reconnects by itself.
-                    if node.session is not None:
-                        node.session.drop(PeerDead(f"no answer for {self.cfg.stall_seconds} s"))
-                session = node.session
-                if session is not None and session.stats.flow_controlled != node.flow_controlled_seen:
-                    # Every result 8 counts as an error answer at once (the session retries them itself).
-                    fresh = session.stats.flow_controlled - node.flow_controlled_seen
-                    node.flow_controlled_seen = session.stats.flow_controlled
-                    for _ in range(max(0, min(fresh, 1000))):
-                        self._answer(node, error=True)
-                if h.state is not policy.NodeState.UP and node.session is not None:
-                    # Within one tick (0.1 s) of the node going down its waiting segments leave through the
-                    # others, not when the session's queue timeout runs out.
-                    node.session.withdraw_queued(f"node {node.spec.name} is {h.state.value}")
-                if policy.wants_probe(h, now) and not node.probing and now - node.probe_at >= 1.0:
-                    node.probing, node.probe_at = True, now
-                    self._background(self._probe(node))
-                self._health_changed(node, policy.tick(h, now, self.policy_cfg))
-                metrics.NODE_INFLIGHT.labels(node=node.spec.name).set(node.inflight)
-            self._check_tickets(now)
+            self.monitor.tick(now)
             if self.journal is not None and now - last_replay >= self.cfg.replay_every_seconds:
                 last_replay = now
                 self._background(self._replay_dead())
@@ -443,74 +369,21 @@ class Sender:
                         store.messages_no_report, now=timezone.now(), grace_seconds=self.cfg.no_report_grace_seconds
                     )
                 )
-            if now - last_queue_stats > 5:
+            if now - last_queue_stats > QUEUE_GAUGES_EVERY_SECONDS:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
                 self._background(self._db(messages_schedule_sweep, now=timezone.now()))
-            await asyncio.sleep(0.1)
-
-    async def _probe(self, node: Node) -> None:
-        """ACTIVE_TEST a node that is logged in but DOWN: an answer is the evidence probation needs."""
-        try:
-            session = node.session
-            if session is None or not session.is_alive:
-                return
-            with contextlib.suppress(CmppError, TimeoutError):
-                await asyncio.wait_for(session.active_test(), 2.0)
-                policy.on_heartbeat(node.health, self._now())
-                self._health_changed(node, policy.tick(node.health, self._now(), self.policy_cfg))
-        finally:
-            node.probing = False
+            await asyncio.sleep(TICK_SECONDS)
 
     async def _queue_gauges(self) -> None:
         depth, age = await self._db(metrics.queue_stats)
         metrics.SENDER_QUEUE_DEPTH.set(depth)
         metrics.SENDER_QUEUE_OLDEST.set(age)
 
-    def _check_tickets(self, now: float) -> None:
-        nodes = list(self.nodes.values())
-        if not nodes:
-            return
-        all_down = all(n.health.state is not policy.NodeState.UP for n in nodes)
-        if all_down:
-            self.all_down_since = self.all_down_since if self.all_down_since is not None else now
-            if not self.all_down_ticket and now - self.all_down_since >= self.cfg.all_down_ticket_seconds:
-                self.all_down_ticket = True
-                names = ", ".join(n.spec.name for n in nodes)
-                self._open_ticket(nodes[0].spec.contract_id, "severe", f"所有网关节点不可用（{names}）")
-        else:
-            self.all_down_since = None
-            self.all_down_ticket = False
-        for node in nodes:
-            if (
-                node.down_since is not None
-                and not node.ticket_opened
-                and now - node.down_since >= self.cfg.node_down_ticket_seconds
-            ):
-                node.ticket_opened = True
-                self._open_ticket(
-                    node.spec.contract_id,
-                    "minor",
-                    # The same text from every sender (the reason differs per sender and goes to the log), so
-                    # several senders open one ticket per outage.
-                    f"网关节点 {node.spec.name} 不可用已超过 {int(self.cfg.node_down_ticket_seconds)} 秒",
-                )
-
-    def _open_ticket(self, contract_id: int, severity: str, description: str) -> None:
-        log.error("opening a %s fault ticket (unless another sender did): %s", severity, description)
-        self._background(
-            self._db(
-                store.fault_ticket_open_once,
-                contract_id=contract_id,
-                severity=severity,
-                description=description,
-                reported_at=timezone.now(),
-            )
-        )
-
     # ------------------------------------------------------------------ dispatch
     async def _refill(self, node: Node) -> None:
         """Keep a small stock of the node's shared per-second allowance (see ratelimit.py)."""
+        assert self.shared_rate is not None and node.tokens is not None
         rate = node.spec.rate_limit
         chunk = chunk_for(rate)
         while not self.stopping.is_set():
@@ -577,12 +450,19 @@ class Sender:
         await self._wait(self.capacity_free, 0.05)
 
     async def _claim(self, limit: int, ranks: tuple[int, ...] | None = None) -> None:
+        # For one lease period after a database outage, leases that ran out during it are left to their
+        # owners (they renew within renew_seconds, or record what the carrier took): only leases that had
+        # run out before it began are taken over (their owners were dead already).
+        after_outage = (
+            self.database.back_at is not None and self._now() - self.database.back_at < self.cfg.lease_seconds
+        )
         claimed = await self._db(
             store.message_claim_batch,
             owner=self.owner,
             limit=limit,
             lease_seconds=self.cfg.lease_seconds,
             now=timezone.now(),
+            takeover_before=self.database.lost_at if after_outage else None,
             ranks=ranks,
         )
         self.stats["claimed"] += len(claimed)
@@ -599,7 +479,7 @@ class Sender:
         if not self.db_ok:  # what is sent now could not be recorded, and the leases cannot be renewed
             return
         now = timezone.now()
-        margin = timedelta(seconds=min(30, self.cfg.lease_seconds / 4))
+        margin = timedelta(seconds=min(LEASE_MARGIN_CAP_SECONDS, self.cfg.lease_seconds / 4))
         while self.local:
             job = self.local[0]
             node = self._choose(job.avoid)
@@ -608,13 +488,11 @@ class Sender:
             self.local.popleft()
             msg = job.message
             if msg.valid_until <= now:
-                self.outcomes.append(Outcome(msg, "expired", earlier=job.earlier))
+                self.writer.add(Outcome(msg, OutcomeKind.EXPIRED, earlier=job.earlier))
                 continue
             lease_until = max(msg.lease_until, self.renewed_until or msg.lease_until)
             if lease_until - now < margin:  # another sender may claim it soon: give it back
-                self.outcomes.append(
-                    Outcome(msg, "released", possible_duplicate=job.possible_duplicate, earlier=job.earlier)
-                )
+                self._release(job)
                 continue
             if self.journal is not None:
                 self.journal.sending(msg.id, node.spec.id)
@@ -627,49 +505,68 @@ class Sender:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
+    def _release(self, job: Job) -> None:
+        self.writer.add(
+            Outcome(job.message, OutcomeKind.RELEASED, possible_duplicate=job.possible_duplicate, earlier=job.earlier)
+        )
+
+    # ------------------------------------------------------------------ submitting and what came of it
     async def _submit(self, node: Node, job: Job) -> None:
-        msg = job.message
-        name = node.spec.name
+        """Send one message through `node` and settle what came of it (below)."""
         started = self._now()
+        session = node.session
         try:
             try:
-                result = await node.session.submit(submit_request(msg, node.spec))
+                if session is None:
+                    raise SubmitNotSent("no session")
+                answer = await session.submit(submit_order(job.message, node.spec))
                 node.last_answer = self._now()
             finally:
                 node.inflight -= 1
                 self.capacity_free.set()
         except SubmitAmbiguous as exc:
-            self.stats["ambiguous"] += 1
-            metrics.SUBMIT_ERRORS.labels(node=name, result="ambiguous").inc()
-            at = timezone.now()
-            job.earlier.extend((node.spec.id, _answer(s), at) for s in exc.segments if s.result == 0)
-            log.warning("message %s via %s: answer lost (%s)", msg.id, name, exc.reason)
-            if self.cfg.ambiguous_policy == "fail":
-                self.outcomes.append(Outcome(msg, "ambiguous_failed", earlier=job.earlier))
-            else:
-                job.possible_duplicate = True
-                job.avoid = node.spec.id
-                self.local.appendleft(job)
-            return
+            self._after_ambiguous(node, job, exc)
         except SubmitNotSent as exc:
-            self.stats["not_sent"] += 1
-            if exc.last_result == 8:  # an answer (each result 8 already counted by the tick loop)
-                node.last_answer = self._now()
-                metrics.SUBMIT_ERRORS.labels(node=name, result="8").inc()
-            else:
-                metrics.SUBMIT_ERRORS.labels(node=name, result="not_sent").inc()
-            self.local.appendleft(job)
-            return
+            self._after_not_sent(node, job, exc)
         except ValueError as exc:  # text or fields that cannot be encoded: never sendable
-            log.error("message %s cannot be submitted: %s", msg.id, exc)
-            self.outcomes.append(Outcome(msg, "refused", node_id=node.spec.id, segments=[SegmentAnswer(1, 0, 255)]))
-            return
-        except CmppError as exc:
-            log.warning("message %s via %s not sent: %r", msg.id, name, exc)
+            log.error("message %s cannot be submitted: %s", job.message.id, exc)
+            refusal = SegmentAnswer(1, 0, UNENCODABLE_RESULT)
+            self.writer.add(Outcome(job.message, OutcomeKind.REFUSED, node_id=node.spec.id, segments=[refusal]))
+        except CarrierError as exc:
+            log.warning("message %s via %s not sent: %r", job.message.id, node.spec.name, exc)
             self.local.appendleft(job)
-            return
-        node.m_latency.observe(self._now() - started)
-        answers = [_answer(s) for s in result.segments]
+        else:
+            node.m_latency.observe(self._now() - started)
+            self._after_answer(node, job, answer)
+
+    def _after_ambiguous(self, node: Node, job: Job, exc: SubmitAmbiguous) -> None:
+        """The answer was lost: resend elsewhere flagged (policy "resend") or fail it (policy "fail")."""
+        self.stats["ambiguous"] += 1
+        metrics.SUBMIT_ERRORS.labels(node=node.spec.name, result="ambiguous").inc()
+        at = timezone.now()
+        job.earlier.extend((node.spec.id, _answer(s), at) for s in exc.segments if s.accepted)
+        log.warning("message %s via %s: answer lost (%s)", job.message.id, node.spec.name, exc.reason)
+        if self.cfg.ambiguous_policy == "fail":
+            self.writer.add(Outcome(job.message, OutcomeKind.AMBIGUOUS_FAILED, earlier=job.earlier))
+        else:
+            job.possible_duplicate = True
+            job.avoid = node.spec.id
+            self.local.appendleft(job)
+
+    def _after_not_sent(self, node: Node, job: Job, exc: SubmitNotSent) -> None:
+        """Surely not sent: back to the front of the queue, out through whichever node is free."""
+        self.stats["not_sent"] += 1
+        if exc.flow_controlled:  # an answer (each "too fast" answer is already counted by the monitor)
+            node.last_answer = self._now()
+            metrics.SUBMIT_ERRORS.labels(node=node.spec.name, result=FLOW_CONTROL_LABEL).inc()
+        else:
+            metrics.SUBMIT_ERRORS.labels(node=node.spec.name, result="not_sent").inc()
+        self.local.appendleft(job)
+
+    def _after_answer(self, node: Node, job: Job, answer: SubmitAnswer) -> None:
+        """Every segment answered: accepted, refused for good, or refused by a node at fault (resent)."""
+        msg = job.message
+        answers = [_answer(s) for s in answer.segments]
         if self.journal is not None:
             self.journal.acked(msg.id, node.spec.id, timezone.now(), answers)
         mono = self._now()
@@ -677,29 +574,20 @@ class Sender:
             self.stats["accepted"] += 1
             node.m_submits.inc()
             node.answers.append((mono, msg.mobile, False))
-            self._answer(node, error=False)
-            kind = "accepted"
+            self.monitor.answered(node, error=False)
+            kind = OutcomeKind.ACCEPTED
         else:
             for a in answers:
                 if a.result:
-                    metrics.SUBMIT_ERRORS.labels(node=name, result=str(a.result)).inc()
+                    metrics.SUBMIT_ERRORS.labels(node=node.spec.name, result=str(a.result)).inc()
             node.answers.append((mono, msg.mobile, True))
-            self._answer(node, error=True)
+            self.monitor.answered(node, error=True)
             if self._node_fault(node, job, mono):
-                # The node refuses across destinations (or there is too little to tell): another node decides.
-                self.stats["refused_resent"] = self.stats.get("refused_resent", 0) + 1
-                job.refused_by.add(node.spec.id)
-                job.avoid = node.spec.id
-                parts = [a for a in answers if a.result == 0]
-                if parts:  # some segments were accepted: the carrier has part of it, the resend is flagged
-                    job.earlier.extend((node.spec.id, a, timezone.now()) for a in parts)
-                    job.possible_duplicate = True
-                self.local.appendleft(job)
-                self.capacity_free.set()
+                self._resend_refused(node, job, answers)
                 return
             self.stats["refused"] += 1
-            kind = "refused"
-        self.outcomes.append(
+            kind = OutcomeKind.REFUSED
+        self.writer.add(
             Outcome(
                 msg,
                 kind,
@@ -710,13 +598,26 @@ class Sender:
             )
         )
 
-    def _node_fault(self, node: Node, job: Job, now: float) -> bool:
-        """Is a refusal (result not 0/8) the node's fault rather than the destination's?
+    def _resend_refused(self, node: Node, job: Job, answers: list[SegmentAnswer]) -> None:
+        """The node refuses across destinations (or there is too little to tell): another node decides."""
+        self.stats["refused_resent"] = self.stats.get("refused_resent", 0) + 1
+        job.refused_by.add(node.spec.id)
+        job.avoid = node.spec.id
+        parts = [a for a in answers if a.result == 0]
+        if parts:  # some segments were accepted: the carrier has part of it, the resend is flagged
+            job.earlier.extend((node.spec.id, a, timezone.now()) for a in parts)
+            job.possible_duplicate = True
+        self.local.appendleft(job)
+        self.capacity_free.set()
 
-        The destination's, and final, when the node answers most other destinations fine over the last 10 s
-        (at least 10 answers, under 20 % refused) or its refusals concern fewer than 3 destinations. Otherwise
-        the node's (it refuses across destinations: misconfigured or sick), or not yet clear: another node
-        not tried yet decides. With no such node the refusal is final."""
+    def _node_fault(self, node: Node, job: Job, now: float) -> bool:
+        """Is a refusal the node's fault rather than the destination's?
+
+        The destination's, and final, when the node answers most other destinations fine over the refusal
+        window (at least FAULT_MIN_ANSWERS answers, under FAULT_MAX_REFUSED_SHARE refused) or its refusals
+        concern fewer than FAULT_MIN_DESTINATIONS destinations. Otherwise the node's (it refuses across
+        destinations: misconfigured or sick), or not yet clear: another node not tried yet decides. With no
+        such node the refusal is final."""
         others = [
             n
             for n in self.nodes.values()
@@ -725,29 +626,27 @@ class Sender:
         if not others:
             return False
         total, share, destinations = node.refusal_rate(now, self.cfg.refusal_window_seconds)
-        return not (total >= 10 and (share < 0.2 or destinations < 3))
-
-    def _answer(self, node: Node, *, error: bool) -> None:
-        self._health_changed(node, policy.on_answer(node.health, self._now(), error, self.policy_cfg))
+        return not (
+            total >= FAULT_MIN_ANSWERS and (share < FAULT_MAX_REFUSED_SHARE or destinations < FAULT_MIN_DESTINATIONS)
+        )
 
     # ------------------------------------------------------------------ reports and uplink
-    def _on_deliver(self, node: Node, event) -> asyncio.Future[None] | None:
-        if isinstance(event, DeliverReport):
+    def _on_event(self, node: Node, event: CarrierEvent) -> Awaitable[None] | None:
+        """A status report or an uplink from the node; the session acknowledges it once the result is done."""
+        if isinstance(event, StatusReport):
             self.stats["reports"] += 1
             counter = self._receipts.get(event.stat)
             if counter is None:
                 counter = self._receipts[event.stat] = metrics.RECEIPTS.labels(stat=event.stat)
             counter.inc()
-            done = self._loop.create_future()
             report = ReportIn(event.msg_id, event.stat, event.dest, node.spec.id, event.submit_time, event.done_time)
-            self.reports.append((report, done))
-            return done
-        if isinstance(event, DeliverMO):
+            return self.writer.report(report)
+        if isinstance(event, Uplink):
             log.info("uplink via %s from %s", node.spec.name, mask_mobile(event.src))
             return asyncio.ensure_future(self._uplink(node, event))
         return None
 
-    async def _uplink(self, node: Node, event: DeliverMO) -> None:
+    async def _uplink(self, node: Node, event: Uplink) -> None:
         opt_out = await self._db(
             store.uplink_record,
             src=event.src,
@@ -757,37 +656,6 @@ class Sender:
             now=timezone.now(),
         )
         metrics.UPLINKS.labels(opt_out=str(opt_out).lower()).inc()
-
-    # ------------------------------------------------------------------ writing
-    async def _writer_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.cfg.flush_interval)
-            try:
-                # Concurrently: a report that overtakes its answer's write is simply retried a moment later.
-                results = await asyncio.gather(self._flush(), self._flush_reports(), return_exceptions=True)
-                for result in results:
-                    if isinstance(result, BaseException):
-                        raise result
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("writing results failed; retrying")
-                await asyncio.sleep(1)
-
-    async def _flush(self) -> None:
-        while self.outcomes:
-            batch, self.outcomes = self.outcomes[:5000], self.outcomes[5000:]
-            try:
-                if self.journal is not None:  # the acknowledgements survive a power cut before the DB has them
-                    await self._loop.run_in_executor(None, self.journal.sync)
-                await self._db(store.results_record, outcomes=batch, owner=self.owner, now=timezone.now())
-            except BaseException:
-                self.outcomes[:0] = batch
-                raise
-            ids = [out.message.id for out in batch]
-            self.held.difference_update(ids)
-            if self.journal is not None:
-                self.journal.settled(ids)
 
     # ------------------------------------------------------------------ leases and the journal
     async def _renew_loop(self) -> None:
@@ -811,17 +679,19 @@ class Sender:
 
     async def _replay_dead(self) -> None:
         """Replay the journals of dead senders on this host (see journal.py)."""
-        if self.journal is None or self._replaying:
+        own = self.journal
+        if own is None or self.cfg.journal_dir is None or self._replaying:
             return
         self._replaying = True
+        loop = asyncio.get_running_loop()
+        directory = self.cfg.journal_dir
         try:
-            found = await self._loop.run_in_executor(
-                None,
-                lambda: list(journal.dead_journals(self.cfg.journal_dir, self.journal.path, scope=self.journal_scope)),
+            found = await loop.run_in_executor(
+                None, lambda: list(journal.dead_journals(directory, own.path, scope=self.journal_scope))
             )
             for path, fd in found:
                 try:
-                    state = await self._loop.run_in_executor(None, journal.read, fd)
+                    state = await loop.run_in_executor(None, journal.read, fd)
                     if not state.empty:
                         await self._db(store.journal_replay, state=state, now=timezone.now())
                 except Exception:
@@ -832,88 +702,30 @@ class Sender:
         finally:
             self._replaying = False
 
-    async def _flush_reports(self, final: bool = False) -> None:
-        """Write the reports received since the last round plus unmatched ones due for another try. A report
-        still unmatched after the grace period is kept in the unmatched table."""
-        now = self._now()
-        due = [entry for entry in self.retry_reports if final or now >= entry[1]]
-        fresh, self.reports = self.reports, []
-        if not fresh and not due:
-            return
-        self.retry_reports = [entry for entry in self.retry_reports if not (final or now >= entry[1])]
-        first_seen = {id(report): first for first, _, report in due}
-        batch = [report for report, _ in fresh] + [report for _, _, report in due]
-        try:
-            unmatched = await self._db(store.reports_record, reports=batch, now=timezone.now())
-        except Exception:
-            # Not written (database away): kept and tried again next round; their DELIVERs stay unacknowledged
-            # until then (a carrier that tires of waiting resends them, which is harmless).
-            self.reports[:0] = fresh
-            self.retry_reports.extend(due)
-            raise
-        for _, fut in fresh:
-            if fut is not None and not fut.done():
-                fut.set_result(None)
-        keep = []
-        for report in unmatched:
-            first = first_seen.get(id(report), now)
-            if final or now - first >= self.cfg.report_grace_seconds:
-                keep.append(report)
-            else:
-                self.retry_reports.append((first, now + 1.0, report))
-        if keep:
-            keep = await self._db(store.reports_match_copies, reports=keep, now=timezone.now())
-        if keep:
-            metrics.UNMATCHED_REPORTS.inc(len(keep))
-            await self._db(store.unmatched_reports_keep, reports=keep, now=timezone.now())
-
     # ------------------------------------------------------------------ helpers
     def _now(self) -> float:
         return time.monotonic()
 
-    async def _close_db_threads(self) -> None:
-        workers = self.executor._max_workers
-        barrier = threading.Barrier(workers, timeout=5)
+    def _db(self, func: Callable[..., _T], /, **kwargs: Any) -> asyncio.Future[_T]:
+        """Run a database function on the sender's database threads (dbthreads.py)."""
+        return self.database.call(func, **kwargs)
 
-        def close() -> None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait()  # one call per worker thread
-            connections.close_all()
-
-        await asyncio.gather(*(self._loop.run_in_executor(self.executor, close) for _ in range(workers)))
-        self.executor.shutdown(wait=True)
-
-    def _db(self, func, /, **kwargs):
-        """Run a database function on the sender's DB threads (one on SQLite, which locks whole tables).
-        Every call tells whether the database is reachable: while it is not, sending pauses (see db_ok)."""
-        future = self._loop.run_in_executor(self.executor, functools.partial(_db_call, func, kwargs))
-        future.add_done_callback(self._db_done)
-        return future
-
-    def _db_done(self, future) -> None:
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is None:
-            if not self.db_ok:
-                self.db_ok = True
-                log.warning("database reachable again: sending resumes")
-                self.capacity_free.set()
-        elif isinstance(exc, OperationalError | InterfaceError) and self.db_ok:
-            self.db_ok = False
-            log.error("database unreachable (%s): sending paused until it answers", exc)
+    @property
+    def db_ok(self) -> bool:
+        """False while the database does not answer: sending pauses."""
+        return self.database.ok
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
         event.clear()
 
-    def _background(self, awaitable) -> None:
+    def _background(self, awaitable: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(awaitable)
         self.tasks.add(task)
         task.add_done_callback(self._background_done)
 
-    def _background_done(self, task: asyncio.Task) -> None:
+    def _background_done(self, task: asyncio.Future[Any]) -> None:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background work failed: %r", task.exception())
@@ -921,7 +733,7 @@ class Sender:
     def wake(self) -> None:
         self.wakeup.set()
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         nodes = {
             node.spec.name: {
                 "state": node.health.state.value,
@@ -935,10 +747,5 @@ class Sender:
         return {"sender": self.owner, "ok": up > 0, "nodes_up": up, "nodes": nodes, "local_queue": len(self.local)}
 
 
-def _answer(segment) -> SegmentAnswer:
-    return SegmentAnswer(segment.pk_number, segment.msg_id, segment.result)
-
-
-def _db_call(func, kwargs):
-    close_old_connections()
-    return func(**kwargs)
+def _answer(segment: SegmentAck) -> SegmentAnswer:
+    return SegmentAnswer(segment.number, segment.msg_id, segment.result)

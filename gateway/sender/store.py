@@ -9,17 +9,20 @@ do not exist: run one sender there.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 
 from gateway import scheduling
 from gateway.callbacks.outbox import events_record
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import (
     DailyCount,
     Message,
@@ -29,8 +32,8 @@ from gateway.models import (
     UnmatchedReport,
     UplinkMessage,
 )
-from gateway.msgid_store import to_db
 from gateway.sender import rules
+from gateway.sender.journal import JournalState
 from gateway.services.optouts import optout_set
 from sms_contract.masking import mask_mobile
 
@@ -38,6 +41,24 @@ log = logging.getLogger("gateway.sender")
 
 QUEUED = Message.Status.QUEUED
 SUBMITTED = Message.Status.SUBMITTED
+WRITE_CHUNK = 5000  # ids per UPDATE ... WHERE id IN (...) and outcomes per results_record call
+AMBIGUOUS_STAT = "AMBIGUOUS"  # the stat of a message failed because its answer was lost (policy "fail")
+
+
+class OutcomeKind(enum.StrEnum):
+    ACCEPTED = "accepted"  # every segment result 0
+    REFUSED = "refused"  # a segment refused: final failure
+    RELEASED = "released"  # give it back to the queue
+    EXPIRED = "expired"  # validity ran out while we tried
+    AMBIGUOUS_FAILED = "ambiguous_failed"  # answer lost and the policy says fail
+
+
+CountKey = tuple[int, date, int | None, int | None]  # (contract_id, day, notice_type_id, node_id)
+Counts = dict[CountKey, dict[str, int]]
+
+
+def _counts() -> Counts:
+    return defaultdict(lambda: defaultdict(int))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +88,11 @@ class SegmentAnswer:
 
 @dataclass(slots=True)
 class Outcome:
-    """What became of one claimed message.
-
-    kind: "accepted" (every segment result 0), "refused" (a segment refused: final failure), "released"
-    (give it back to the queue), "expired" (validity ran out while we tried), "ambiguous_failed" (answer lost
-    and the policy says fail). `earlier` holds segments of earlier ambiguous attempts (node_id, answer, at).
-    """
+    """What became of one claimed message (`OutcomeKind`). `earlier` holds segments of earlier ambiguous
+    attempts (node_id, answer, at)."""
 
     message: Claimed
-    kind: str
+    kind: OutcomeKind
     node_id: int | None = None
     segments: list[SegmentAnswer] = field(default_factory=list)
     possible_duplicate: bool = False
@@ -104,6 +121,7 @@ def message_claim_batch(
     limit: int,
     lease_seconds: int,
     now: datetime,
+    takeover_before: datetime | None = None,
     weights: dict[int, int] | None = None,
     ranks: tuple[int, ...] | None = None,
 ) -> list[Claimed]:
@@ -112,27 +130,32 @@ def message_claim_batch(
     Each priority first gets its weighted share of `limit` (GATEWAY_PRIORITY_WEIGHTS; oldest first within a
     priority), then what a priority left unused goes to the others, most urgent first: urgent notices never
     wait behind bulk, and bulk is never starved (`ranks` limits the claim to those priorities, e.g. (0,) for
-    urgent only). Messages waiting for `send_at` or their window (`not_before`
-    set) are not in the queue index and not claimed. Returned in order: priority, then id.
+    urgent only). Messages waiting for `send_at` or their window (`not_before` set) are not in the queue index
+    and not claimed. Returned in order: priority, then id.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
     sent late after an outage. A message whose lease ran out without being given back (its sender died, and
     no journal replay settled it) may have reached the carrier already: it is marked `possible_duplicate`.
+    Another sender's lease is taken over only if it ran out before `takeover_before` (default: now): after a
+    database outage the senders pass the time it began, so the leases that ran out only because nobody could
+    renew them stay with their live owners, who renew them or record what the carrier already took.
     """
     lease_until = now + timedelta(seconds=lease_seconds)
+    takeover_before = now if takeover_before is None else min(now, takeover_before)
     take = _claim_postgresql if connection.vendor == "postgresql" else _claim_other
     rows: list[tuple] = []
     with transaction.atomic():
         full: dict[int, bool] = {}
         weights = {r: w for r, w in (weights or _weights()).items() if ranks is None or r in ranks}
+        lease = {"owner": owner, "lease_until": lease_until, "now": now, "takeover_before": takeover_before}
         for rank, quota in scheduling.claim_quotas(limit, weights):
-            got = take(owner=owner, rank=rank, limit=quota, lease_until=lease_until, now=now)
+            got = take(rank=rank, limit=quota, **lease)
             rows.extend(got)
             full[rank] = len(got) == quota
         for rank in sorted(weights):
             left = limit - len(rows)
             if left > 0 and full.get(rank, True):  # not tried yet (a claim smaller than 3), or had more
-                rows.extend(take(owner=owner, rank=rank, limit=left, lease_until=lease_until, now=now))
+                rows.extend(take(rank=rank, limit=left, **lease))
         expired = [row[0] for row in rows if row[8] <= now]
         if expired:
             Message.objects.filter(id__in=expired).update(
@@ -151,11 +174,14 @@ def _weights() -> dict[int, int]:
     return scheduling.parse_weights(settings.GATEWAY_PRIORITY_WEIGHTS)
 
 
-def _claim_other(*, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime) -> list[tuple]:
+def _claim_other(
+    *, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
+) -> list[tuple]:
     """SQLite (the demo, one sender): read, then lease, in the caller's transaction."""
     rows = list(
         Message.objects.filter(status=QUEUED, not_before__isnull=True, priority=rank)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(lease_owner="") | Q(lease_until__lt=takeover_before))
         .order_by("priority", "id")
         .values_list(*SEND_FIELDS, "possible_duplicate", "priority", "lease_owner")[:limit]
     )
@@ -176,6 +202,7 @@ UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.at
 FROM (
     SELECT id FROM gateway_message
     WHERE status = 'queued' AND not_before IS NULL AND priority = %s AND (lease_until IS NULL OR lease_until < %s)
+        AND (lease_owner = '' OR lease_until < %s)
     ORDER BY priority, id LIMIT %s FOR UPDATE SKIP LOCKED
 ) picked
 WHERE m.id = picked.id
@@ -184,25 +211,27 @@ RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, 
 """
 
 
-def _claim_postgresql(*, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime) -> list[tuple]:
+def _claim_postgresql(
+    *, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
+) -> list[tuple]:
     """One statement per priority: pick with SKIP LOCKED over the partial index, lease, return the rows (rows
     leased by an earlier statement of the same claim have a lease in the future, so none comes twice)."""
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [owner, lease_until, rank, now, limit])
+        cursor.execute(_CLAIM_SQL, [owner, lease_until, rank, now, takeover_before, limit])
         return cursor.fetchall()
 
 
 def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: datetime) -> datetime:
     """Extend this sender's leases on `ids` (those still queued under it); returns the new lease end."""
     lease_until = now + timedelta(seconds=lease_seconds)
-    for start in range(0, len(ids), 5000):
-        Message.objects.filter(id__in=ids[start : start + 5000], status=QUEUED, lease_owner=owner).update(
+    for start in range(0, len(ids), WRITE_CHUNK):
+        Message.objects.filter(id__in=ids[start : start + WRITE_CHUNK], status=QUEUED, lease_owner=owner).update(
             lease_until=lease_until
         )
     return lease_until
 
 
-def journal_replay(*, state, now: datetime) -> dict[str, int]:
+def journal_replay(*, state: JournalState, now: datetime) -> dict[str, int]:
     """Settle what a dead sender's journal (`journal.JournalState`) says, before its leases run out.
 
     * acknowledged (every SUBMIT_RESP in the journal): recorded as submitted (or failed for a refusal) with
@@ -226,19 +255,13 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
     earlier: list[MessageSegment] = []
     with transaction.atomic():
         rows = {
-            row[0]: row
+            row.id: row
             for row in Message.objects.select_for_update()
             .filter(id__in=ids)
             .order_by("id")
-            .values_list(
-                *SEND_FIELDS,
-                "lease_until",
-                "possible_duplicate",
-                "status",
-                "lease_owner",
-            )
+            .values_list(*SEND_FIELDS, "lease_until", "possible_duplicate", "status", "lease_owner", named=True)
         }
-        ours = {mid for mid, row in rows.items() if row[11] == QUEUED and row[12] == owner}
+        ours = {mid for mid, row in rows.items() if row.status == QUEUED and row.lease_owner == owner}
         flag: list[int] = []
         release: list[int] = []
         for message_id, ack in acked.items():
@@ -247,16 +270,27 @@ def journal_replay(*, state, now: datetime) -> dict[str, int]:
                 continue
             answers = [SegmentAnswer(*seg) for seg in ack.segments]
             if message_id in ours:
-                kind = "accepted" if all(a.result == 0 for a in answers) else "refused"
+                kind = OutcomeKind.ACCEPTED if all(a.result == 0 for a in answers) else OutcomeKind.REFUSED
+                claimed_row = Claimed(
+                    **{name: getattr(row, name) for name in SEND_FIELDS},
+                    lease_until=row.lease_until,
+                    possible_duplicate=row.possible_duplicate,
+                )
                 outcomes.append(
-                    Outcome(Claimed(*row[:11]), kind, node_id=ack.node_id, segments=answers, possible_duplicate=row[10])
+                    Outcome(
+                        claimed_row,
+                        kind,
+                        node_id=ack.node_id,
+                        segments=answers,
+                        possible_duplicate=row.possible_duplicate,
+                    )
                 )
                 result["acknowledged"] += 1
             else:  # recorded before the crash, or taken over by another sender meanwhile
                 known = set(
                     MessageSegment.objects.filter(message_id=message_id).values_list("carrier_msg_id", flat=True)
                 )
-                unknown = [a for a in answers if a.result == 0 and to_db(a.msg_id) not in known]
+                unknown = [a for a in answers if a.result == 0 and msg_id_to_signed(a.msg_id) not in known]
                 if unknown:  # a copy the database never heard of: keep it, so its reports match, and flag
                     earlier.extend(_segment(message_id, ack.node_id, a, ack.at) for a in unknown)
                     flag.append(message_id)
@@ -293,26 +327,25 @@ def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_0
     become `no_report` (final) and are counted in `DailyCount.no_report_messages` on the day they were
     submitted. A report arriving later still updates its segment but no longer changes the message."""
     cutoff = now - timedelta(seconds=grace_seconds)
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts = _counts()
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
             .filter(status=SUBMITTED, valid_until__lt=cutoff)
             .order_by("valid_until")
-            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id")[:limit]
+            .values_list("id", "contract_id", "submitted_at", "notice_type_id", "node_id", named=True)[:limit]
         )
         if not rows:
             return 0
-        Message.objects.filter(id__in=[r[0] for r in rows], status=SUBMITTED).update(
+        Message.objects.filter(id__in=[r.id for r in rows], status=SUBMITTED).update(
             status=Message.Status.NO_REPORT, finished_at=now
         )
-        events_record([r[0] for r in rows], at=now)
-        for _, contract_id, submitted_at, notice_type_id, node_id in rows:
-            counts[(contract_id, rules.counting_day(submitted_at or now), notice_type_id, node_id)][
-                "no_report_messages"
-            ] += 1
+        events_record([r.id for r in rows], at=now)
+        for r in rows:
+            key = (r.contract_id, rules.counting_day(r.submitted_at or now), r.notice_type_id, r.node_id)
+            counts[key]["no_report_messages"] += 1
         daily_counts_add(counts)
-    _log_lines([f"message {r[0]} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
+    _log_lines([f"message {r.id} no_report (no status report within validity + {grace_seconds:.0f} s)" for r in rows])
     return len(rows)
 
 
@@ -342,75 +375,91 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
     counts (one upsert per day/notice type/node) and one log line per message."""
     if not outcomes:
         return
-    segments: list[MessageSegment] = []
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    plan = _results_plan(outcomes, now)
+    with transaction.atomic():
+        if plan.segments:
+            _segments_insert(plan.segments)
+        for (kind, node_id, extra), ids in plan.groups.items():
+            _outcome_status_write(kind, node_id, extra, ids, owner=owner, now=now)
+        events_record(
+            [i for (kind, _, _), ids in plan.groups.items() if kind is not OutcomeKind.RELEASED for i in ids], at=now
+        )
+        daily_counts_add(plan.counts)
+    _log_lines(plan.lines)
+
+
+@dataclass(slots=True)
+class _ResultsPlan:
+    """What a batch of outcomes writes: segment rows, message ids grouped by (kind, node, extra), counts, log lines.
+    `extra` is possible_duplicate, or the stat of a refusal."""
+
+    segments: list[MessageSegment] = field(default_factory=list)
+    groups: dict[tuple[OutcomeKind, int | None, bool | str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    counts: Counts = field(default_factory=_counts)
+    lines: list[str] = field(default_factory=list)
+
+
+def _results_plan(outcomes: Sequence[Outcome], now: datetime) -> _ResultsPlan:
+    plan = _ResultsPlan()
     day = rules.counting_day(now)
-    lines: list[str] = []
     for out in outcomes:
         msg = out.message
-        for node_id, answer, at in out.earlier:
-            segments.append(_segment(msg.id, node_id, answer, at))
-        if out.kind == "accepted":
-            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
-            groups[("accepted", out.node_id, out.possible_duplicate)].append(msg.id)
-            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
-            counts[key]["accepted_messages"] += 1
-            counts[key]["accepted_units"] += msg.units
-            ids = ",".join(str(a.msg_id) for a in out.segments)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
-        elif out.kind == "refused":
-            segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
-            code = next((a.result for a in out.segments if a.result != 0), 0)
-            groups[("refused", out.node_id, rules.refusal_stat(code))].append(msg.id)
-            key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
-            counts[key]["failed_messages"] += 1
-            counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
-        elif out.kind in ("released", "expired", "ambiguous_failed"):
-            groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
-            lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
+        plan.segments.extend(_segment(msg.id, node_id, answer, at) for node_id, answer, at in out.earlier)
+        if out.kind is OutcomeKind.ACCEPTED:
+            _plan_accepted(plan, out, day, now)
+        elif out.kind is OutcomeKind.REFUSED:
+            _plan_refused(plan, out, day, now)
+        elif out.kind in (OutcomeKind.RELEASED, OutcomeKind.EXPIRED, OutcomeKind.AMBIGUOUS_FAILED):
+            plan.groups[(out.kind, None, out.possible_duplicate)].append(msg.id)
+            plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} {out.kind.replace('_', ' ')}")
         else:
             raise ValueError(f"unknown outcome {out.kind!r}")
-    with transaction.atomic():
-        if segments:
-            _segments_insert(segments)
-        for (kind, node_id, extra), ids in groups.items():
-            qs = Message.objects.filter(id__in=ids, status=QUEUED)
-            if kind == "accepted":
-                qs.update(
-                    status=SUBMITTED,
-                    node_id=node_id,
-                    submitted_at=now,
-                    possible_duplicate=extra,
-                    lease_owner="",
-                    lease_until=None,
-                )
-            elif kind == "refused":
-                qs.update(
-                    status=Message.Status.FAILED,
-                    node_id=node_id,
-                    stat=extra,
-                    finished_at=now,
-                    lease_owner="",
-                    lease_until=None,
-                )
-            elif kind == "released":
-                qs.filter(lease_owner=owner).update(lease_owner="", lease_until=None, possible_duplicate=extra)
-            elif kind == "expired":
-                qs.update(status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None)
-            else:  # ambiguous_failed
-                qs.update(
-                    status=Message.Status.FAILED,
-                    stat="AMBIGUOUS",
-                    possible_duplicate=True,
-                    finished_at=now,
-                    lease_owner="",
-                    lease_until=None,
-                )
-        events_record([i for (kind, _, _), ids in groups.items() if kind != "released" for i in ids], at=now)
-        daily_counts_add(counts)
-    _log_lines(lines)
+    return plan
+
+
+def _plan_accepted(plan: _ResultsPlan, out: Outcome, day: date, now: datetime) -> None:
+    msg = out.message
+    plan.segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+    plan.groups[(OutcomeKind.ACCEPTED, out.node_id, out.possible_duplicate)].append(msg.id)
+    key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+    plan.counts[key]["accepted_messages"] += 1
+    plan.counts[key]["accepted_units"] += msg.units
+    ids = ",".join(str(a.msg_id) for a in out.segments)
+    plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} submitted via node {out.node_id}: {ids}")
+
+
+def _plan_refused(plan: _ResultsPlan, out: Outcome, day: date, now: datetime) -> None:
+    msg = out.message
+    plan.segments.extend(_segment(msg.id, out.node_id, answer, now) for answer in out.segments)
+    code = next((a.result for a in out.segments if a.result != 0), 0)
+    plan.groups[(OutcomeKind.REFUSED, out.node_id, rules.refusal_stat(code))].append(msg.id)
+    key = (msg.contract_id, day, msg.notice_type_id, out.node_id)
+    plan.counts[key]["failed_messages"] += 1
+    plan.counts[key]["refused_segments"] += sum(1 for a in out.segments if a.result != 0)
+    plan.lines.append(f"message {msg.id} to {mask_mobile(msg.mobile)} refused by node {out.node_id}: {code}")
+
+
+def _outcome_status_write(
+    kind: OutcomeKind, node_id: int | None, extra: bool | str, ids: list[int], *, owner: str, now: datetime
+) -> None:
+    """The status UPDATE of one group of outcomes (only messages still queued: a message settled meanwhile by
+    a journal replay is left alone). Every kind gives the lease back."""
+    qs = Message.objects.filter(id__in=ids, status=QUEUED)
+    lease_free = {"lease_owner": "", "lease_until": None}
+    if kind is OutcomeKind.ACCEPTED:
+        qs.update(status=SUBMITTED, node_id=node_id, submitted_at=now, possible_duplicate=extra, **lease_free)
+    elif kind is OutcomeKind.REFUSED:
+        qs.update(status=Message.Status.FAILED, node_id=node_id, stat=extra, finished_at=now, **lease_free)
+    elif kind is OutcomeKind.RELEASED:
+        qs.filter(lease_owner=owner).update(possible_duplicate=extra, **lease_free)
+    elif kind is OutcomeKind.EXPIRED:
+        qs.update(status=Message.Status.EXPIRED, finished_at=now, **lease_free)
+    else:  # AMBIGUOUS_FAILED
+        qs.update(
+            status=Message.Status.FAILED, stat=AMBIGUOUS_STAT, possible_duplicate=True, finished_at=now, **lease_free
+        )
 
 
 def _segments_insert(segments: list[MessageSegment]) -> None:
@@ -441,7 +490,7 @@ def _segment(message_id: int, node_id: int | None, answer: SegmentAnswer, at: da
     return MessageSegment(
         message_id=message_id,
         pk_number=answer.pk_number,
-        carrier_msg_id=to_db(answer.msg_id),
+        carrier_msg_id=msg_id_to_signed(answer.msg_id),
         node_id=node_id,
         result=answer.result,
         submitted_at=at,
@@ -461,84 +510,142 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         return []
     by_id: dict[int, list[ReportIn]] = defaultdict(list)
     for report in reports:
-        by_id[to_db(report.msg_id)].append(report)
-    unmatched: list[ReportIn] = []
-    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lines: list[str] = []
+        by_id[msg_id_to_signed(report.msg_id)].append(report)
+    finished: list[Finished] = []
     with transaction.atomic():
-        found: dict[int, tuple[int, int, datetime, int]] = {}
-        for seg_id, db_id, message_id, submitted_at, segments in MessageSegment.objects.filter(
-            carrier_msg_id__in=list(by_id)
-        ).values_list("id", "carrier_msg_id", "message_id", "submitted_at", "message__segments"):
-            if db_id not in found or submitted_at > found[db_id][2]:  # the same id twice: the latest send
-                found[db_id] = (seg_id, message_id, submitted_at, segments)
-        reported = {
-            message_id: (submitted_at, by_id[db_id][-1].stat[:16])
-            for db_id, (_, message_id, submitted_at, _) in found.items()
-        }
-        for db_id, items in by_id.items():
-            if db_id not in found:
-                unmatched.extend(items)
+        found = _reported_segments(by_id)
+        unmatched = [report for db_id, items in by_id.items() if db_id not in found for report in items]
         if not found:
             return unmatched
-        by_stat: dict[str, list[int]] = defaultdict(list)
-        for db_id, (seg_id, _, _, _) in found.items():
-            by_stat[by_id[db_id][-1].stat[:16]].append(seg_id)
-        for stat, seg_ids in by_stat.items():
-            MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+        _segment_stats_write(found, by_id, now)
         done: set[int] = set()
         if connection.vendor == "postgresql":
-            done = _one_segment_reports(found, by_id, now, counts, lines)
-        message_ids = sorted({message_id for _, message_id, _, _ in found.values()} - done)
-        messages = {
-            row[0]: row
-            for row in Message.objects.select_for_update()
-            .filter(id__in=message_ids)
-            .order_by("id")
-            .values_list(
-                "id", "status", "submitted_at", "segments", "units", "contract_id", "notice_type_id", "node_id"
-            )
-        }
-        pending = [m for m in messages.values() if m[1] == SUBMITTED]
-        stats: dict[int, list[str]] = defaultdict(list)
-        last_sent = {}
-        for m in pending:
-            sent_at, stat = reported[m[0]]
-            if m[3] == 1 and sent_at == m[2]:  # one segment, reported now: no need to read the others
-                stats[m[0]].append(stat)
-            else:
-                last_sent[m[0]] = m[2]
-        if last_sent:
-            for message_id, stat, submitted_at in MessageSegment.objects.filter(
-                message_id__in=list(last_sent)
-            ).values_list("message_id", "stat", "submitted_at"):
-                if submitted_at == last_sent[message_id]:  # segments of earlier (ambiguous) sends do not count
-                    stats[message_id].append(stat)
-        delivered: list[int] = []
-        failed: dict[str, list[int]] = defaultdict(list)
-        for m in pending:
-            outcome = rules.message_outcome(stats[m[0]], m[3])
-            if outcome is None:
-                continue
-            key = (m[5], rules.counting_day(m[2]), m[6], m[7])
-            if outcome[0] == "delivered":
-                delivered.append(m[0])
-                counts[key]["delivered_messages"] += 1
-                counts[key]["delivered_units"] += m[4]
-            else:
-                failed[outcome[1]].append(m[0])
-                counts[key]["failed_messages"] += 1
-            lines.append(f"message {m[0]} {outcome[0]} ({outcome[1]})")
-        if delivered:
-            Message.objects.filter(id__in=delivered).update(
-                status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now
-            )
-        for stat, ids in failed.items():
-            Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
-        events_record([*done, *delivered, *(i for ids in failed.values() for i in ids)], at=now)
+            done = _one_segment_reports(found, by_id, now, finished)
+        finished += _reported_messages_finish(found, by_id, done, now)
+        events_record([f.id for f in finished], at=now)
+        counts, lines = _messages_finished(finished)
         daily_counts_add(counts)
     _log_lines(lines)
     return unmatched
+
+
+class _Found(NamedTuple):
+    """The segment a report is for (the latest send when the carrier id occurs twice)."""
+
+    seg_id: int
+    message_id: int
+    submitted_at: datetime
+    segments: int  # of its message
+
+
+class Finished(NamedTuple):
+    """A message a status report just took to its final status (`delivered` or `failed`)."""
+
+    id: int
+    status: str
+    stat: str
+    contract_id: int
+    notice_type_id: int | None
+    node_id: int | None
+    submitted_at: datetime
+    units: int
+
+
+def _stat(items: list[ReportIn]) -> str:
+    return items[-1].stat[:16]  # the latest report for a carrier id counts
+
+
+def _reported_segments(by_id: dict[int, list[ReportIn]]) -> dict[int, _Found]:
+    found: dict[int, _Found] = {}
+    for seg_id, db_id, message_id, submitted_at, segments in MessageSegment.objects.filter(
+        carrier_msg_id__in=list(by_id)
+    ).values_list("id", "carrier_msg_id", "message_id", "submitted_at", "message__segments"):
+        if db_id not in found or submitted_at > found[db_id].submitted_at:  # the same id twice: the latest send
+            found[db_id] = _Found(seg_id, message_id, submitted_at, segments)
+    return found
+
+
+def _segment_stats_write(found: dict[int, _Found], by_id: dict[int, list[ReportIn]], now: datetime) -> None:
+    by_stat: dict[str, list[int]] = defaultdict(list)
+    for db_id, seg in found.items():
+        by_stat[_stat(by_id[db_id])].append(seg.seg_id)
+    for stat, seg_ids in by_stat.items():
+        MessageSegment.objects.filter(id__in=seg_ids).update(stat=stat, reported_at=now)
+
+
+def _reported_messages_finish(
+    found: dict[int, _Found], by_id: dict[int, list[ReportIn]], done: set[int], now: datetime
+) -> list[Finished]:
+    """Lock the reported messages not finished yet (`done`), decide each from its segments' stats
+    (rules.message_outcome) and write the final statuses. Returns the messages finished here."""
+    reported = {seg.message_id: (seg.submitted_at, _stat(by_id[db_id])) for db_id, seg in found.items()}
+    message_ids = sorted({seg.message_id for seg in found.values()} - done)
+    rows = (
+        Message.objects.select_for_update()
+        .filter(id__in=message_ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "status",
+            "submitted_at",
+            "segments",
+            "units",
+            "contract_id",
+            "notice_type_id",
+            "node_id",
+            named=True,
+        )
+    )
+    messages = [m for m in rows if m.status == SUBMITTED]  # every reported row is locked, in id order
+    stats: dict[int, list[str]] = defaultdict(list)
+    last_sent = {}
+    for m in messages:
+        sent_at, stat = reported[m.id]
+        if m.segments == 1 and sent_at == m.submitted_at:  # one segment, reported now: no need to read the others
+            stats[m.id].append(stat)
+        else:
+            last_sent[m.id] = m.submitted_at
+    if last_sent:
+        for message_id, stat, submitted_at in MessageSegment.objects.filter(message_id__in=list(last_sent)).values_list(
+            "message_id", "stat", "submitted_at"
+        ):
+            if submitted_at == last_sent[message_id]:  # segments of earlier (ambiguous) sends do not count
+                stats[message_id].append(stat)
+    finished: list[Finished] = []
+    for m in messages:
+        outcome = rules.message_outcome(stats[m.id], m.segments)
+        if outcome is not None:
+            finished.append(
+                Finished(m.id, *outcome, m.contract_id, m.notice_type_id, m.node_id, m.submitted_at, m.units)
+            )
+    delivered = [f.id for f in finished if f.status == Message.Status.DELIVERED]
+    if delivered:
+        Message.objects.filter(id__in=delivered).update(
+            status=Message.Status.DELIVERED, stat=rules.DELIVERED_STAT, delivered_at=now, finished_at=now
+        )
+    failed: dict[str, list[int]] = defaultdict(list)
+    for f in finished:
+        if f.status == Message.Status.FAILED:
+            failed[f.stat].append(f.id)
+    for stat, ids in failed.items():
+        Message.objects.filter(id__in=ids).update(status=Message.Status.FAILED, stat=stat, finished_at=now)
+    return finished
+
+
+def _messages_finished(finished: Sequence[Finished]) -> tuple[Counts, list[str]]:
+    """Every message a status report took to its final status passes here once, inside the transaction that
+    wrote it (both the PostgreSQL one-statement path and the general one): its daily counts and its log line."""
+    counts = _counts()
+    lines: list[str] = []
+    for f in finished:
+        key = (f.contract_id, rules.counting_day(f.submitted_at), f.notice_type_id, f.node_id)
+        if f.status == Message.Status.DELIVERED:
+            counts[key]["delivered_messages"] += 1
+            counts[key]["delivered_units"] += f.units
+        else:
+            counts[key]["failed_messages"] += 1
+        lines.append(f"message {f.id} {f.status} ({f.stat})")
+    return counts, lines
 
 
 _ONE_SEGMENT_SQL = """
@@ -551,29 +658,27 @@ RETURNING m.id, m.contract_id, m.submitted_at, m.notice_type_id, m.node_id, m.un
 """
 
 
-def _one_segment_reports(found, by_id, now, counts, lines) -> set[int]:
+def _one_segment_reports(
+    found: dict[int, _Found], by_id: dict[int, list[ReportIn]], now: datetime, finished: list[Finished]
+) -> set[int]:
     """PostgreSQL: finish one-segment messages with one UPDATE ... RETURNING per Stat, without locking and
     re-reading them first (the status condition makes a second sender's update of the same row a no-op, and
-    only returned rows are counted). Returns the ids of the messages handled here."""
+    only returned rows are finished here). Returns the ids of the messages handled here."""
     seg_ids: dict[str, list[int]] = defaultdict(list)
     handled: set[int] = set()
-    for db_id, (seg_id, message_id, _, segments) in found.items():
-        if segments == 1:
-            seg_ids[by_id[db_id][-1].stat[:16]].append(seg_id)
-            handled.add(message_id)
+    for db_id, seg in found.items():
+        if seg.segments == 1:
+            seg_ids[_stat(by_id[db_id])].append(seg.seg_id)
+            handled.add(seg.message_id)
     with connection.cursor() as cursor:
         for stat, ids in seg_ids.items():
             delivered = stat == rules.DELIVERED_STAT
             status = Message.Status.DELIVERED if delivered else Message.Status.FAILED
             cursor.execute(_ONE_SEGMENT_SQL, [status, stat, now, delivered, now, ids])
             for message_id, contract_id, submitted_at, notice_type_id, node_id, units in cursor.fetchall():
-                key = (contract_id, rules.counting_day(submitted_at), notice_type_id, node_id)
-                if delivered:
-                    counts[key]["delivered_messages"] += 1
-                    counts[key]["delivered_units"] += units
-                else:
-                    counts[key]["failed_messages"] += 1
-                lines.append(f"message {message_id} {status} ({stat})")
+                finished.append(
+                    Finished(message_id, status, stat, contract_id, notice_type_id, node_id, submitted_at, units)
+                )
     return handled
 
 
@@ -602,7 +707,7 @@ def reports_match_copies(*, reports: Sequence[ReportIn], now: datetime, days: in
                 MessageSegment(
                     message_id=match[0],
                     pk_number=0,
-                    carrier_msg_id=to_db(report.msg_id),
+                    carrier_msg_id=msg_id_to_signed(report.msg_id),
                     node_id=node_id,
                     result=0,
                     submitted_at=match[1],
@@ -619,7 +724,7 @@ def reports_match_copies(*, reports: Sequence[ReportIn], now: datetime, days: in
 def unmatched_reports_keep(*, reports: Iterable[ReportIn], now: datetime) -> int:
     rows = [
         UnmatchedReport(
-            carrier_msg_id=to_db(r.msg_id),
+            carrier_msg_id=msg_id_to_signed(r.msg_id),
             stat=r.stat[:16],
             mobile=r.mobile[:21],
             node_id=r.node_id,
@@ -661,24 +766,6 @@ def node_state_record(*, node_id: int, healthy: bool, state: str, reason: str, s
     log.info("node %s is %s: %s", node_id, state, reason)
 
 
-# ----------------------------------------------------------------------------- fault tickets
-_TICKET_LOCK = 0x12123_0002
-
-
-def fault_ticket_open_once(*, contract_id: int, severity: str, description: str, reported_at: datetime):
-    """Open an automatic fault ticket unless one with this text is still open; several senders seeing the
-    same outage take turns (an advisory lock on PostgreSQL), so they open one ticket, not one each."""
-    from assessment.services import fault_ticket_open_automatic
-
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TICKET_LOCK])
-        return fault_ticket_open_automatic(
-            contract_id=contract_id, severity=severity, description=description, reported_at=reported_at
-        )
-
-
 # ----------------------------------------------------------------------------- daily counts
 _COUNT_FIELDS = (
     "accepted_messages",
@@ -691,7 +778,7 @@ _COUNT_FIELDS = (
 )
 
 
-def daily_counts_add(counts: dict[tuple, dict[str, int]]) -> None:
+def daily_counts_add(counts: Counts) -> None:
     """Add to the daily counts keyed (contract_id, day, notice_type_id, node_id). Keys go in sorted order so
     concurrent senders cannot deadlock. PostgreSQL: one INSERT ... ON CONFLICT DO UPDATE; elsewhere an
     UPDATE with F() and an INSERT when nothing was there (run inside the caller's transaction)."""

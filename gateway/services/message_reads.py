@@ -2,9 +2,8 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.models import ApiClient, Message, MessageSegment
-
-MSGID_MASK = 0xFFFFFFFFFFFFFFFF
 
 
 def message_queryset_for(*, client: ApiClient | None) -> QuerySet[Message]:
@@ -19,4 +18,4 @@ def message_queryset_for(*, client: ApiClient | None) -> QuerySet[Message]:
 
 def carrier_msg_ids(message: Message) -> list[str]:
     """The segments' carrier Msg_Ids as decimal strings of the unsigned 64-bit values (stored two's complement)."""
-    return [str(seg.carrier_msg_id & MSGID_MASK) for seg in message.segment_rows.all()]
+    return [str(msg_id_from_signed(seg.carrier_msg_id)) for seg in message.segment_rows.all()]

@@ -7,10 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from factories.billing import csv_bytes, daily_rows, detail_rows, xlsx_bytes
 
-from billing.files import BillFileError, msg_id_from_signed, msg_id_to_signed
+from billing.files import BillFileError
 from billing.models import CarrierBill, CarrierBillRecord
 from billing.selectors import reconciliation_for_bill
 from billing.services.bills import carrier_bill_upload
+from gateway.cmpp.msgid import msg_id_from_signed, msg_id_to_signed
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

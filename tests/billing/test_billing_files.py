@@ -6,7 +6,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from billing.files import BillFileError, iter_file_rows, map_header, msg_id_from_signed, msg_id_to_signed
+from billing.files import BillFileError, iter_file_rows, map_header
 
 
 def workbook_bytes(write_only: bool) -> io.BytesIO:
@@ -48,10 +48,3 @@ def test_damaged_workbook_and_csv_encodings():
     assert list(iter_file_rows(gbk)) == [(1, ("日期", "条数")), (2, ("2025-10-01", "5"))]
     bom = io.BytesIO("\ufeffdate,units\n".encode())
     assert map_header(next(iter_file_rows(bom))[1]) == {"date": 0, "units": 1}
-
-
-@pytest.mark.parametrize("msg_id", [0, 1, 2**63 - 1, 2**63, 2**64 - 1])
-def test_msg_ids_round_trip_through_signed_storage(msg_id):
-    stored = msg_id_to_signed(msg_id)
-    assert -(2**63) <= stored < 2**63
-    assert msg_id_from_signed(stored) == msg_id

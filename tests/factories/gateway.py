@@ -69,7 +69,8 @@ class DjangoTestApiClient(SmsApiClient):
         super().__init__("http://testserver", key, secret)
         self.django = Client()
 
-    def _roundtrip(self, method, path, body, headers):
+    def _roundtrip(self, method, path, body, sign, *, repeatable):
+        headers = sign()
         meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
         response = self.django.generic(
             method, path, data=body, content_type=headers.get("Content-Type", "application/octet-stream"), **meta

@@ -3,10 +3,13 @@
 import asyncio
 import contextlib
 import functools
+import logging
 import signal
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connection
 
 from gateway import wakeup
 from gateway.models import CarrierNode
@@ -14,6 +17,25 @@ from gateway.sender import http
 from gateway.sender.adapters import node_specs
 from gateway.sender.ratelimit import SharedRate
 from gateway.sender.runner import Sender, SenderSettings
+
+log = logging.getLogger("gateway.sender")
+
+START_WAIT_SECONDS = (0.5, 5.0)  # first and longest wait between tries
+
+
+def wait_for_database(load):
+    """load() once the database answers. A sender started while PostgreSQL is away (a restart, a failover, the
+    whole stack starting at once) waits for it, trying again after 0.5, 1, 2, 4, then every 5 s, instead of
+    exiting with a traceback; once running it pauses and resumes by itself (Sender._db_done)."""
+    delay, cap = START_WAIT_SECONDS
+    while True:
+        try:
+            return load()
+        except (OperationalError, InterfaceError) as exc:
+            log.error("database unreachable at start (%s): trying again in %.1f s", str(exc).strip(), delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(cap, delay * 2)
 
 
 class Command(BaseCommand):
@@ -34,11 +56,15 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         node_ids = None
         if opts["node"]:
-            node_ids = list(CarrierNode.objects.filter(name__in=opts["node"]).values_list("id", flat=True))
+            node_ids = wait_for_database(
+                lambda: list(CarrierNode.objects.filter(name__in=opts["node"]).values_list("id", flat=True))
+            )
             if len(node_ids) != len(set(opts["node"])):
                 raise CommandError(f"unknown node among {opts['node']}")
-        specs = node_specs(
-            node_ids=node_ids, response_timeout=opts["response_timeout"], heartbeat_interval=opts["heartbeat"]
+        specs = wait_for_database(
+            lambda: node_specs(
+                node_ids=node_ids, response_timeout=opts["response_timeout"], heartbeat_interval=opts["heartbeat"]
+            )
         )
         if not specs:
             raise CommandError("No enabled carrier node. Add one in the admin (运营商网关节点) first.")

@@ -8,8 +8,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_importing_gateway_cmpp_does_not_import_django() -> None:
+    """Neither the protocol package, its carrier adapter nor the protocol-neutral package loads Django."""
     code = (
-        "import sys, gateway.cmpp, gateway.cmpp.simulator, gateway.cmpp.failover\n"
+        "import sys, gateway.cmpp, gateway.cmpp.simulator, gateway.cmpp.carrier, gateway.carrier.registry\n"
         "assert 'django' not in sys.modules, sorted(m for m in sys.modules if m.startswith('django'))\n"
         "print('ok')\n"
     )

@@ -1,4 +1,4 @@
-"""Pure parts: Msg_Id layout and generator, timestamps, SMPP times, back-off, node health, token bucket."""
+"""Pure parts: Msg_Id layout, generator and signed storage, timestamps, SMPP times, the back-off, token bucket."""
 
 import time
 from datetime import datetime, timedelta, timezone
@@ -7,17 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.carrier.backoff import Backoff
 from gateway.cmpp.auth import authenticator_source, timestamp_from_struct, timestamp_text
-from gateway.cmpp.failover import (
-    Backoff,
-    FailoverPolicy,
-    NodeHealth,
-    NodeState,
-    choose_node,
-    record_failure,
-    record_success,
+from gateway.cmpp.msgid import (
+    MSG_ID_LIMIT,
+    MsgIdGenerator,
+    msg_id_from_signed,
+    msg_id_to_signed,
+    pack_msg_id,
+    unpack_msg_id,
 )
-from gateway.cmpp.msgid import MsgIdGenerator, pack_msg_id, unpack_msg_id
 from gateway.cmpp.ratelimit import TokenBucket
 from gateway.cmpp.text import smpp_time
 
@@ -26,6 +25,31 @@ from gateway.cmpp.text import smpp_time
 def test_msg_id_unpack_pack_round_trip(msg_id: int) -> None:
     p = unpack_msg_id(msg_id)
     assert pack_msg_id(p.month, p.day, p.hour, p.minute, p.second, p.gateway, p.sequence) == msg_id
+
+
+@given(st.integers(0, MSG_ID_LIMIT - 1))
+def test_msg_id_round_trips_through_a_signed_64_bit_integer(msg_id: int) -> None:
+    stored = msg_id_to_signed(msg_id)
+    assert -(2**63) <= stored < 2**63
+    assert (stored < 0) == (msg_id >= 2**63)  # the same bits: the top bit is the sign
+    assert msg_id_from_signed(stored) == msg_id
+
+
+@given(st.integers(-(2**63), 2**63 - 1))
+def test_a_stored_signed_value_maps_back_to_itself(stored: int) -> None:
+    assert msg_id_to_signed(msg_id_from_signed(stored)) == stored
+
+
+@pytest.mark.parametrize("bad", [MSG_ID_LIMIT, -1])
+def test_msg_id_outside_64_bits_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match="unsigned 64-bit"):
+        msg_id_to_signed(bad)
+
+
+@pytest.mark.parametrize("bad", [2**63, -(2**63) - 1])
+def test_stored_value_outside_signed_64_bits_is_refused(bad: int) -> None:
+    with pytest.raises(ValueError, match="signed 64-bit"):
+        msg_id_from_signed(bad)
 
 
 @pytest.mark.parametrize("bad", [(16, 1, 1, 1, 1, 1, 1), (1, 32, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 1 << 22, 1),
@@ -71,28 +95,6 @@ def test_backoff_grows_caps_and_jitters() -> None:
     assert b.delay(10_000) == 4.0
     with pytest.raises(ValueError):
         b.delay(-1)
-
-
-def test_node_goes_down_after_repeated_failures_and_comes_back() -> None:
-    policy = FailoverPolicy(failures_to_down=2, backoff=Backoff(base=10, jitter=0))
-    a = NodeState("a")
-    a = record_failure(a, now=0, policy=policy)
-    assert a.health is NodeHealth.DEGRADED and a.available(0)
-    a = record_failure(a, now=1, policy=policy)
-    assert a.health is NodeHealth.DOWN and a.retry_at == 11 and not a.available(5)
-    a2 = record_failure(a, now=11, policy=policy)
-    assert a2.retry_at == 11 + 20  # the delay grows while it keeps failing
-    assert record_success(a2) == NodeState("a")
-
-
-def test_choose_node_prefers_healthy_then_degraded_then_ready_down() -> None:
-    down = NodeState("a", NodeHealth.DOWN, 3, retry_at=10)
-    degraded = NodeState("b", NodeHealth.DEGRADED, 1)
-    healthy = NodeState("c")
-    assert choose_node([down, degraded, healthy], now=0) is healthy
-    assert choose_node([down, degraded], now=0) is degraded
-    assert choose_node([down], now=5) is None
-    assert choose_node([down, NodeState("d", NodeHealth.DOWN, 3, retry_at=8)], now=12).name == "d"  # type: ignore[union-attr]
 
 
 def test_token_bucket() -> None:

@@ -95,7 +95,8 @@ async def test_log_file_has_a_line_per_accepted_segment(make_sim: MakeSim, make_
     lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3
     first, second, third = lines
-    assert {"msg_id", "dest", "src_id", "service_id", "pk_total", "pk_number", "text"} <= first.keys()
+    assert {"msg_id", "dest", "src_id", "service_id", "pk_total", "pk_number", "text", "at"} <= first.keys()
+    assert abs(third["at"] - time.time()) < 60  # when the node accepted it (wall clock): rates as the node saw them
     assert (first["pk_total"], first["pk_number"], second["pk_number"]) == (2, 1, 2)
     assert first["text"] + second["text"] == text and first["service_id"] == "JTGL"
     assert third["dest"] == ["13800138000", "13700137000"]

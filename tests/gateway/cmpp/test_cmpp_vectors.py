@@ -1,4 +1,4 @@
-"""Golden byte vectors V1-V8 of SPEC.md section 12 (and the two public SMSGate DELIVER samples)."""
+"""Golden byte vectors V1-V8 (docs/cmpp-protocol.md section 12) (and the two public SMSGate DELIVER samples)."""
 
 from typing import Any
 
@@ -32,7 +32,7 @@ from gateway.cmpp.segmentation import parse_udh, split_message
 
 
 def h(text: str) -> bytes:
-    """Hex as written in SPEC.md: spaces ignored, `00×n` expanded."""
+    """Hex as written in the protocol notes: spaces ignored, `00×n` expanded."""
     parts = []
     for token in text.split():
         if "×" in token:

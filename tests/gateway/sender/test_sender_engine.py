@@ -3,15 +3,17 @@ status report -> delivered; expiry, uplink opt-out, unmatched reports, failover 
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
 from django.db.models import Count
+from django.utils import timezone
 
+from gateway.cmpp.msgid import msg_id_from_signed
 from gateway.cmpp.simulator import Simulator, SimulatorConfig
 from gateway.models import DailyCount, Message, MessageSegment, OptOut, UnmatchedReport, UplinkMessage
-from gateway.msgid_store import from_db
 from gateway.sender.adapters import node_specs
 from gateway.sender.runner import Sender, SenderSettings
 
@@ -89,7 +91,9 @@ def test_short_and_long_messages_are_delivered(make_node, make_messages, tmp_pat
     assert all(line["registered_delivery"] == 1 for line in lines)
     assert {tuple(line["dest"]) for line in lines} == {(m.mobile,) for m in short + long}
     logged_ids = {line["msg_id"] for line in lines}
-    assert {from_db(v) for v in MessageSegment.objects.values_list("carrier_msg_id", flat=True)} == logged_ids
+    assert {
+        msg_id_from_signed(v) for v in MessageSegment.objects.values_list("carrier_msg_id", flat=True)
+    } == logged_ids
     count = DailyCount.objects.get(node=node)
     assert (count.accepted_messages, count.delivered_messages) == (5, 5)
     assert count.delivered_units == sum(m.units for m in short + long)
@@ -342,12 +346,60 @@ def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(m
     assert timings["fixed"] < 10 and timings["disabled"] < 10
 
 
+def test_after_a_database_outage_leases_that_ran_out_during_it_stay_with_their_owner(
+    make_node, make_messages, tmp_path, free_port
+):
+    """Another sender's leases run out during a 3 s outage only because nobody could renew them: for one lease
+    period after it, this sender leaves them alone (their owner renews them or records what the carrier took)
+    instead of sending them again as possible duplicates (bench/chaos.py pg_stop: 79 copies in 2,000)."""
+    from unittest import mock
+
+    from gateway.sender import runner
+
+    port = free_port()
+    make_node(port=port, window=16)
+    make_messages(1200)
+    others = [m.id for m in make_messages(5)]
+    Message.objects.filter(id__in=others).update(lease_owner="other", lease_until=timezone.now() + timedelta(hours=1))
+    sim = _sim(port)
+    seen = {}
+
+    def set_lease(**fields):
+        Message.objects.filter(id__in=others).update(**fields)
+        connection.close()
+
+    def owners():
+        found = set(Message.objects.filter(id__in=others).values_list("lease_owner", flat=True))
+        connection.close()
+        return found
+
+    async def during(sender):
+        while sim.stats.submits < 200:
+            await asyncio.sleep(0.005)
+
+        def down(func, kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        with mock.patch.object(runner, "_db_call", down):
+            await asyncio.to_thread(set_lease, lease_until=timezone.now() + timedelta(seconds=1))
+            await asyncio.sleep(3.0)  # the other sender's leases run out meanwhile
+        while not sender.db_ok:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # several claims after the outage
+        seen["owners_after_outage"] = await asyncio.to_thread(owners)
+        await asyncio.to_thread(set_lease, lease_owner="", lease_until=None)  # the owner gives them back
+
+    asyncio.run(_run([sim], lambda: _status_counts() == {"delivered": 1205}, during=during, timeout=120))
+    assert seen["owners_after_outage"] == {"other"}
+    assert not Message.objects.filter(id__in=others, possible_duplicate=True).exists()
+
+
 def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_node, make_messages, tmp_path, free_port):
     """Every database call fails for 3 s (PostgreSQL restarting): the sender stops submitting within a moment
     (nothing it sends could be recorded), then resumes alone; nothing is lost, copies are flagged."""
     from unittest import mock
 
-    from gateway.sender import runner
+    from gateway.sender import dbthreads
 
     messages = 3000 if connection.vendor == "postgresql" else 600
     port = free_port()
@@ -364,7 +416,7 @@ def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_nod
         def down(func, kwargs):
             raise OperationalError("server closed the connection unexpectedly")
 
-        with mock.patch.object(runner, "_db_call", down):  # every database call of the sender fails
+        with mock.patch.object(dbthreads, "_call", down):  # every database call of the sender fails
             await asyncio.sleep(1.0)  # the first failed call pauses sending
             paused_at = sim.stats.submits
             assert not sender.db_ok
@@ -378,3 +430,24 @@ def test_sender_pauses_while_the_database_is_away_and_resumes_by_itself(make_nod
     flagged = dict(Message.objects.values_list("mobile", "possible_duplicate"))
     assert set(sent) == set(flagged)
     assert all(flagged[m] for m, n in sent.items() if n > 1)
+
+
+def test_an_outage_opens_its_fault_tickets_through_the_gateway_event(make_node, free_port):
+    """Nothing listens at the node's address: after `all_down_ticket_seconds` one severe ticket, after
+    `node_down_ticket_seconds` one minor ticket for the node; neither again while the outage lasts."""
+    from dataclasses import replace
+
+    from assessment.models import FaultTicket
+
+    make_node(name="dead", port=free_port())
+    cfg = replace(FAST, all_down_ticket_seconds=0.3, node_down_ticket_seconds=1.0)
+
+    def two_tickets_and_a_while():
+        return FaultTicket.objects.count() >= 2 and time.monotonic() - started > 2.0
+
+    started = time.monotonic()
+    asyncio.run(_run([], two_tickets_and_a_while, cfg=cfg, timeout=30))
+    assert sorted(FaultTicket.objects.values_list("severity", "source", "description")) == [
+        ("minor", "automatic", "网关节点 dead 不可用已超过 1 秒"),
+        ("severe", "automatic", "所有网关节点不可用（dead）"),
+    ]

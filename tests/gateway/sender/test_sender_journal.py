@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import DailyCount, Message, MessageSegment
-from gateway.msgid_store import to_db
 from gateway.sender import journal
 from gateway.sender.store import (
     ReportIn,
@@ -75,7 +75,9 @@ def test_replay_records_acknowledged_flags_begun_and_releases_untouched(db, make
     now = timezone.now()
     claimed = message_claim_batch(owner="host:1:dead", limit=10, lease_seconds=12, now=now)
     assert len(claimed) == 4
-    MessageSegment.objects.create(message=recorded, pk_number=1, carrier_msg_id=to_db(555), node=node, submitted_at=now)
+    MessageSegment.objects.create(
+        message=recorded, pk_number=1, carrier_msg_id=msg_id_to_signed(555), node=node, submitted_at=now
+    )
     Message.objects.filter(id=recorded.id).update(status="submitted", lease_owner="", lease_until=None)
     j = _dead(tmp_path)
     j.claimed([m.id for m in claimed])
@@ -94,7 +96,7 @@ def test_replay_records_acknowledged_flags_begun_and_releases_untouched(db, make
         node.id,
         False,
     )
-    assert list(rows[acked.id].segment_rows.values_list("carrier_msg_id", flat=True)) == [to_db(2**64 - 1)]
+    assert list(rows[acked.id].segment_rows.values_list("carrier_msg_id", flat=True)) == [msg_id_to_signed(2**64 - 1)]
     assert (rows[begun.id].status, rows[begun.id].lease_owner, rows[begun.id].possible_duplicate) == (
         "queued",
         "",
@@ -123,7 +125,7 @@ def test_acknowledged_copy_of_a_message_taken_over_is_kept_and_flagged(db, make_
     assert journal_replay(state=journal.read(j.path), now=later)["elsewhere"] == 1
     row = Message.objects.get()
     assert (row.status, row.lease_owner, row.possible_duplicate) == ("queued", "s2", True)
-    assert list(row.segment_rows.values_list("carrier_msg_id", flat=True)) == [to_db(4242)]
+    assert list(row.segment_rows.values_list("carrier_msg_id", flat=True)) == [msg_id_to_signed(4242)]
 
 
 def test_leases_are_renewed_only_for_the_owner(db, make_messages):
@@ -180,26 +182,24 @@ def test_submitted_without_report_after_validity_and_grace_becomes_no_report(db,
 
 
 def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, contract):
-    """Two senders see the same outage at the same moment: one ticket, not one each."""
+    """Two senders report the same outage at the same moment (the gateway event, which the assessment app
+    receives): one severe ticket, not one each; the same outage reported later opens none."""
     import threading
 
     from django.db import connection
 
     from assessment.models import FaultTicket
-    from gateway.sender.store import fault_ticket_open_once
+    from gateway.events import Outage, OutageKind
+    from gateway.sender.outages import outage_report
 
     barrier = threading.Barrier(2)
     errors = []
+    outage = Outage(OutageKind.ALL_NODES, contract.id, ("a", "b"), 30, timezone.now())
 
     def sender():
         try:
             barrier.wait()
-            fault_ticket_open_once(
-                contract_id=contract.id,
-                severity="severe",
-                description="所有网关节点不可用（a, b）",
-                reported_at=timezone.now(),
-            )
+            outage_report(outage=outage)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -211,4 +211,11 @@ def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, cont
     for t in threads:
         t.join()
     assert not errors
-    assert FaultTicket.objects.filter(contract=contract).count() == 1
+    ticket = FaultTicket.objects.get(contract=contract)
+    assert (ticket.severity, ticket.source, ticket.description) == ("severe", "automatic", "所有网关节点不可用（a, b）")
+    outage_report(outage=Outage(OutageKind.NODE, contract.id, ("a",), 600, timezone.now()))
+    outage_report(outage=outage)
+    assert sorted(FaultTicket.objects.values_list("severity", "description")) == [
+        ("minor", "网关节点 a 不可用已超过 600 秒"),
+        ("severe", "所有网关节点不可用（a, b）"),
+    ]

@@ -1,11 +1,12 @@
-"""Pure parts of the sender: Msg_Id storage, message outcome, opt-out words, the node health policy."""
+"""Pure parts of the sender: message outcome, opt-out words, the node health policy."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
-from gateway.msgid_store import from_db, to_db
+from gateway.events import OutageKind
 from gateway.sender import rules
+from gateway.sender.outages import OutageWatch, WatchedNode
 from gateway.sender.policy import (
     NodeHealth,
     NodeState,
@@ -19,20 +20,6 @@ from gateway.sender.policy import (
     traffic_share,
     wants_probe,
 )
-
-
-@pytest.mark.parametrize("value", [0, 1, 2**63 - 1, 2**63, 2**64 - 1, 0x8123456789ABCDEF])
-def test_msgid_round_trips_through_signed_bigint(value):
-    stored = to_db(value)
-    assert -(2**63) <= stored < 2**63
-    assert from_db(stored) == value
-
-
-def test_msgid_outside_64_bits_is_refused():
-    with pytest.raises(ValueError, match="unsigned 64-bit"):
-        to_db(2**64)
-    with pytest.raises(ValueError, match="unsigned 64-bit"):
-        to_db(-1)
 
 
 @pytest.mark.parametrize(
@@ -178,3 +165,42 @@ def test_good_behaviour_resets_the_relapse_count():
     tick(h, 61 + CFG.good_seconds, CFG)  # an hour of good service later...
     assert h.relapses == 0
     assert _storm(h, 3600) == pytest.approx(10, abs=0.1)  # ...a new storm starts from the first cool-down
+
+
+def _watched(*usable):
+    return [WatchedNode(i, f"n{i}", 7, up) for i, up in enumerate(usable, 1)]
+
+
+def test_every_node_down_is_reported_once_after_its_threshold():
+    watch = OutageWatch(node_down_seconds=600, all_down_seconds=30)
+    watch.start(0)
+    for node_id in (1, 2):
+        watch.node_added(node_id, 0)
+    assert watch.check(_watched(False, False), 29) == []
+    (due,) = watch.check(_watched(False, False), 30)
+    assert (due.kind, due.contract_id, due.node_names, due.down_seconds) == (OutageKind.ALL_NODES, 7, ("n1", "n2"), 30)
+    assert watch.check(_watched(False, False), 300) == []  # the same outage: not again
+    watch.check(_watched(True, False), 301)  # a node came back: the next outage is a new one
+    watch.node_up(1)
+    assert watch.check(_watched(False, False), 331) == []
+    assert [d.kind for d in watch.check(_watched(False, False), 361)] == [OutageKind.ALL_NODES]
+
+
+def test_one_node_down_too_long_is_reported_once_per_outage():
+    watch = OutageWatch(node_down_seconds=600, all_down_seconds=30)
+    watch.start(0)
+    watch.node_added(1, 0)
+    watch.node_added(2, 0)
+    watch.node_up(1)
+    watch.node_up(2)
+    watch.node_down(2, 100)
+    watch.node_down(2, 200)  # still the same outage: it started at 100
+    assert watch.check(_watched(True, False), 699) == []
+    (due,) = watch.check(_watched(True, False), 700)
+    assert (due.kind, due.node_names, due.down_seconds) == (OutageKind.NODE, ("n2",), 600)
+    assert watch.check(_watched(True, False), 5000) == []
+    watch.node_up(2)
+    watch.node_down(2, 6000)
+    assert [d.node_names for d in watch.check(_watched(True, False), 6600)] == [("n2",)]
+    watch.node_removed(2)  # disabled in the admin: nothing more to report about it
+    assert watch.check(_watched(True), 99_999) == []

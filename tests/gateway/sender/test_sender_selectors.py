@@ -6,7 +6,7 @@ from decimal import Decimal
 from gateway.models import DailyCount, NodeStateChange
 from gateway.selectors import carrier_msg_ids, daily_success_units, month_evidence, seconds_below_two_healthy_nodes
 from gateway.sender.rules import SHANGHAI
-from gateway.sender.store import Outcome, SegmentAnswer, message_claim_batch, results_record
+from gateway.sender.store import Outcome, OutcomeKind, SegmentAnswer, message_claim_batch, results_record
 
 
 def _count(contract, day, node=None, **kw):
@@ -77,8 +77,8 @@ def test_carrier_msg_ids_stream_accepted_segments_as_unsigned(contract, make_nod
     claimed = message_claim_batch(owner="s", limit=2, lease_seconds=30, now=datetime.now(SHANGHAI))
     big = 2**64 - 2
     outs = [
-        Outcome(claimed[0], "accepted", node_id=node.id, segments=[SegmentAnswer(1, big, 0)]),
-        Outcome(claimed[1], "refused", node_id=node.id, segments=[SegmentAnswer(1, 42, 9)]),
+        Outcome(claimed[0], OutcomeKind.ACCEPTED, node_id=node.id, segments=[SegmentAnswer(1, big, 0)]),
+        Outcome(claimed[1], OutcomeKind.REFUSED, node_id=node.id, segments=[SegmentAnswer(1, 42, 9)]),
     ]
     results_record(outcomes=outs, owner="s", now=datetime.now(SHANGHAI))
     today = datetime.now(SHANGHAI).date()

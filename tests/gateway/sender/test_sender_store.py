@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import DailyCount, Message, MessageSegment, OptOut, UnmatchedReport, UplinkMessage
-from gateway.msgid_store import to_db
 from gateway.sender import rules
 from gateway.sender.store import (
     Outcome,
+    OutcomeKind,
     ReportIn,
     SegmentAnswer,
     message_claim_batch,
@@ -25,7 +26,7 @@ BIG_ID = 0xF123456789ABCDEF  # above 2**63: stored negative
 
 def _accept(claimed, node, first_id=1000, dup=False):
     answers = [SegmentAnswer(i + 1, first_id + i, 0) for i in range(claimed.segments)]
-    return Outcome(claimed, "accepted", node_id=node.id, segments=answers, possible_duplicate=dup)
+    return Outcome(claimed, OutcomeKind.ACCEPTED, node_id=node.id, segments=answers, possible_duplicate=dup)
 
 
 def test_claim_leases_lowest_ids_and_a_second_claim_gets_the_rest(db, make_messages):
@@ -48,6 +49,21 @@ def test_expired_lease_is_claimed_again(db, make_messages):
     again = message_claim_batch(owner="s2", limit=10, lease_seconds=30, now=now + timedelta(seconds=31))
     assert [c.id for c in again] == [msg.id]
     assert Message.objects.get(id=msg.id).attempts == 2
+
+
+def test_a_lease_that_ran_out_during_a_database_outage_is_left_to_its_owner(db, make_messages):
+    """After an outage the senders pass its start as `takeover_before`: a lease that ran out during it
+    belongs to a live sender that could not renew; one that ran out before it, to a dead one."""
+    live, dead = make_messages(2)
+    now = timezone.now()
+    outage_began = now - timedelta(seconds=20)
+    Message.objects.filter(id=live.id).update(lease_owner="live", lease_until=now - timedelta(seconds=5))
+    Message.objects.filter(id=dead.id).update(lease_owner="dead", lease_until=now - timedelta(seconds=25))
+    claimed = message_claim_batch(owner="s2", limit=10, lease_seconds=30, now=now, takeover_before=outage_began)
+    assert [c.id for c in claimed] == [dead.id] and claimed[0].possible_duplicate
+    assert Message.objects.get(id=live.id).lease_owner == "live"
+    later = message_claim_batch(owner="s2", limit=10, lease_seconds=30, now=now)  # the outage long past
+    assert [c.id for c in later] == [live.id]
 
 
 def test_messages_past_validity_are_expired_not_claimed(db, make_messages):
@@ -78,7 +94,7 @@ def test_accepted_answers_write_segments_status_and_daily_counts(db, make_messag
     assert (msg.status, msg.node_id, msg.lease_owner, msg.lease_until) == ("submitted", node.id, "", None)
     segs = list(MessageSegment.objects.filter(message=msg).order_by("pk_number"))
     assert [s.pk_number for s in segs] == [1, 2, 3]
-    assert segs[0].carrier_msg_id == to_db(BIG_ID) < 0
+    assert segs[0].carrier_msg_id == msg_id_to_signed(BIG_ID) < 0
     count = DailyCount.objects.get(contract=contract, day=rules.counting_day(now), node=node)
     assert (count.accepted_messages, count.accepted_units) == (1, claimed.units)
     results_record(outcomes=[], owner="s1", now=now)  # nothing to do is fine
@@ -88,7 +104,7 @@ def test_refused_submit_fails_the_message_with_the_code(db, make_messages, make_
     node = make_node()
     make_messages(1)
     (claimed,) = message_claim_batch(owner="s1", limit=1, lease_seconds=30, now=timezone.now())
-    out = Outcome(claimed, "refused", node_id=node.id, segments=[SegmentAnswer(1, 77, 13)])
+    out = Outcome(claimed, OutcomeKind.REFUSED, node_id=node.id, segments=[SegmentAnswer(1, 77, 13)])
     results_record(outcomes=[out], owner="s1", now=timezone.now())
     msg = Message.objects.get(id=claimed.id)
     assert (msg.status, msg.stat) == ("failed", "RESP:13")
@@ -99,7 +115,9 @@ def test_refused_submit_fails_the_message_with_the_code(db, make_messages, make_
 def test_released_message_goes_back_to_the_queue_flagged(db, make_messages):
     make_messages(1)
     (claimed,) = message_claim_batch(owner="s1", limit=1, lease_seconds=300, now=timezone.now())
-    results_record(outcomes=[Outcome(claimed, "released", possible_duplicate=True)], owner="s1", now=timezone.now())
+    results_record(
+        outcomes=[Outcome(claimed, OutcomeKind.RELEASED, possible_duplicate=True)], owner="s1", now=timezone.now()
+    )
     msg = Message.objects.get(id=claimed.id)
     assert (msg.status, msg.lease_until, msg.possible_duplicate) == ("queued", None, True)
     assert [c.id for c in message_claim_batch(owner="s2", limit=1, lease_seconds=30, now=timezone.now())] == [msg.id]
@@ -170,7 +188,7 @@ def test_unmatched_reports_are_returned_and_can_be_kept(db, make_node):
     assert reports_record(reports=[report], now=timezone.now()) == [report]
     unmatched_reports_keep(reports=[report], now=timezone.now())
     kept = UnmatchedReport.objects.get()
-    assert (kept.carrier_msg_id, kept.stat, kept.node_id) == (to_db(BIG_ID), "DELIVRD", node.id)
+    assert (kept.carrier_msg_id, kept.stat, kept.node_id) == (msg_id_to_signed(BIG_ID), "DELIVRD", node.id)
 
 
 @pytest.mark.parametrize("text", ["TD", " td ", "退订", "T"])
