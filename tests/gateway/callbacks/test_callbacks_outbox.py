@@ -10,6 +10,7 @@ from django.utils import timezone
 from gateway.models import MessageEvent
 from gateway.sender.store import (
     Outcome,
+    OutcomeKind,
     ReportIn,
     SegmentAnswer,
     message_claim_batch,
@@ -21,7 +22,7 @@ from gateway.sender.store import (
 
 
 def _accept(claimed, node, msg_id):
-    return Outcome(claimed, "accepted", node_id=node.id, segments=[SegmentAnswer(1, msg_id, 0)])
+    return Outcome(claimed, OutcomeKind.ACCEPTED, node_id=node.id, segments=[SegmentAnswer(1, msg_id, 0)])
 
 
 def _events(**filters):
@@ -71,9 +72,9 @@ def test_refused_expired_and_no_report_are_final_events(make_client, make_messag
     claimed = {c.id: c for c in message_claim_batch(owner="s1", limit=10, lease_seconds=30, now=now)}
     results_record(
         outcomes=[
-            Outcome(claimed[refused.id], "refused", node_id=node.id, segments=[SegmentAnswer(1, 90, 13)]),
+            Outcome(claimed[refused.id], OutcomeKind.REFUSED, node_id=node.id, segments=[SegmentAnswer(1, 90, 13)]),
             _accept(claimed[accepted.id], node, 91),
-            Outcome(claimed[stale.id], "released"),
+            Outcome(claimed[stale.id], OutcomeKind.RELEASED),
         ],
         owner="s1",
         now=now,
