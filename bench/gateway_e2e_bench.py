@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,31 +150,45 @@ def connection_cursor():
 
 
 def claim_latency(rounds: int = 30) -> dict:
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from gateway.models import Message
-    from gateway.sender.store import message_claim_batch
+    from gateway.sender.store import _claim_postgresql, message_claim_batch
 
-    times = []
+    times, single = [], []
     for _ in range(rounds):
         started = time.perf_counter()
         claimed = message_claim_batch(owner="bench", limit=1000, lease_seconds=60, now=timezone.now())
         times.append((time.perf_counter() - started) * 1000)
         assert len(claimed) == 1000
         Message.objects.filter(lease_owner="bench").update(lease_owner="", lease_until=None, attempts=0)
+        # The same moment's baseline: one statement over the queue index, as the claim was before priorities.
+        started = time.perf_counter()
+        now = timezone.now()
+        with transaction.atomic():
+            lease_until = now + timedelta(seconds=60)
+            rows = _claim_postgresql(
+                owner="bench", rank=1, limit=1000, lease_until=lease_until, now=now, takeover_before=now
+            )
+        single.append((time.perf_counter() - started) * 1000)
+        assert len(rows) == 1000
+        Message.objects.filter(lease_owner="bench").update(lease_owner="", lease_until=None, attempts=0)
     with connection.cursor() as c:
         c.execute(
-            "EXPLAIN SELECT id FROM gateway_message WHERE status = 'queued' AND (lease_until IS NULL OR "
-            "lease_until < now()) ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED"
+            "EXPLAIN SELECT id FROM gateway_message WHERE status = 'queued' AND not_before IS NULL AND priority = 1 "
+            "AND (lease_until IS NULL OR lease_until < now()) ORDER BY priority, id LIMIT 1000 FOR UPDATE SKIP LOCKED"
         )
         plan = [row[0] for row in c.fetchall()]
     times.sort()
+    single.sort()
     return {
         "claims": rounds,
         "batch": 1000,
         "median_ms": round(statistics.median(times), 1),
         "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        "one_statement_median_ms": round(statistics.median(single), 1),
+        "one_statement_p95_ms": round(single[int(len(single) * 0.95) - 1], 1),
         "plan": plan,
     }
 
@@ -271,10 +286,8 @@ def busiest_at_nodes(name: str, nodes: int, seconds: float = 10.0) -> list[float
     return rates
 
 
-def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: float) -> dict:
-    """Start the simulators and senders, wait until `total` new messages are acknowledged, stop them."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    base = acknowledged()
+def start_simulators(name: str, ports: list[int]) -> list[subprocess.Popen]:
+    """One simulated carrier node per port (separate processes, reports after 0.5 s), logs in bench/out/."""
     procs = []
     for i, port in enumerate(ports, 1):
         log = (OUT / f"sim-{name}-{i}.log").open("w")
@@ -288,6 +301,32 @@ def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: fl
             )
         )  # fmt: skip
     time.sleep(1)
+    return procs
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM in the order given, then wait (30 s each, then kill)."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def drop_database() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+
+def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: float) -> dict:
+    """Start the simulators and senders, wait until `total` new messages are acknowledged, stop them."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    base = acknowledged()
+    procs = start_simulators(name, ports)
     for i in range(senders):
         log = (OUT / f"sender-{name}-{i}.log").open("w")
         procs.append(
@@ -306,13 +345,7 @@ def run_phase(name: str, total: int, ports: list[int], senders: int, timeout: fl
                 break
             time.sleep(0.25)
     finally:
-        for proc in procs[len(ports) :] + procs[: len(ports)]:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs[len(ports) :] + procs[: len(ports)])
     lo, hi = total * 0.1, total * 0.9
     t_lo = next(t for t, n in samples if n >= lo)
     t_hi, n_hi = next((t, n) for t, n in samples if n >= hi)

@@ -14,8 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from gateway import models, rules
+from gateway.callbacks.delivery import events_resend
+from gateway.callbacks.health import callback_health
 from gateway.cmpp.msgid import msg_id_from_signed
-from gateway.services.clients import api_client_issue_credentials, api_client_rotate, carrier_node_set_secret
+from gateway.services.clients import (
+    api_client_issue_credentials,
+    api_client_rotate,
+    callback_url_check,
+    carrier_node_set_secret,
+)
+from sms_contract.exceptions import ApplicationError
 from sms_contract.masking import can_see_full_mobile, display_mobile, mask_mobile, mask_mobiles_in_text
 
 ROTATE_OVERLAP_HOURS = 24
@@ -152,14 +160,21 @@ class CarrierNodeAdmin(SimpleHistoryAdmin):
 
 @admin.register(models.NoticeType)
 class NoticeTypeAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "validity_hours"]
+    list_display = ["code", "name", "validity_hours", "default_priority"]
     search_fields = ["code", "name"]
 
 
 class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = models.MessageTemplate
-        fields = ["code", "notice_type", "text", "registration", "enabled"]
+        fields = ["code", "notice_type", "text", "registration", "enabled", "window_start", "window_end"]
+        help_texts = {"window_start": _("北京时间；起止都留空表示不限（紧急通知）。起晚于止表示跨午夜。")}
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("window_start") is None) != (data.get("window_end") is None):
+            raise forms.ValidationError(_("允许发送时段的起止须同时填写或同时留空。"))
+        return data
 
     def clean_text(self):
         text = self.cleaned_data["text"]
@@ -175,7 +190,7 @@ class MessageTemplateForm(forms.ModelForm):
 @admin.register(models.MessageTemplate)
 class MessageTemplateAdmin(SimpleHistoryAdmin):
     form = MessageTemplateForm
-    list_display = ["code", "notice_type", "registration", "enabled", "text"]
+    list_display = ["code", "notice_type", "registration", "enabled", "window_start", "window_end", "text"]
     list_filter = ["registration", "enabled", "notice_type"]
     search_fields = ["code", "text"]
 
@@ -227,12 +242,35 @@ class AllowedLinkAdmin(SimpleHistoryAdmin):
     search_fields = ["prefix"]
 
 
+class ApiClientForm(forms.ModelForm):
+    class Meta:
+        model = models.ApiClient
+        fields = ["callback_url"]  # the admin's own `fields` list decides the rest
+
+    def clean_callback_url(self):
+        try:
+            return callback_url_check(self.cleaned_data.get("callback_url") or "")
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+
 @admin.register(models.ApiClient)
 class ApiClientAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "key_id", "allow_free_content", "may_send", "may_manage_optouts", "sub_port", "enabled"]
+    form = ApiClientForm
+    list_display = [
+        "name",
+        "key_id",
+        "allow_free_content",
+        "may_send",
+        "may_manage_optouts",
+        "sub_port",
+        "enabled",
+        "callback_url",
+        "callback_state",
+    ]
     list_filter = ["enabled", "allow_free_content", "may_send"]
     search_fields = ["name", "key_id"]
-    readonly_fields = ["key_id", "created_at", "previous_valid_until"]
+    readonly_fields = ["key_id", "created_at", "previous_valid_until", "callback_state"]
     fields = [
         "contract",
         "name",
@@ -242,10 +280,37 @@ class ApiClientAdmin(SimpleHistoryAdmin):
         "may_manage_optouts",
         "sub_port",
         "enabled",
+        "callback_url",
+        "callback_submitted",
+        "callback_state",
         "created_at",
         "previous_valid_until",
     ]
-    actions = ["rotate_secret"]
+    actions = ["rotate_secret", "resend_dead_letters"]
+
+    def changelist_view(self, request, extra_context=None):
+        self._health = None  # read once per page, for every row
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("回调状况（待推送/失败中/死信，最近错误）"))
+    def callback_state(self, obj) -> str:
+        if obj.pk is None:
+            return "—"
+        health = getattr(self, "_health", None)
+        if health is None:
+            health = self._health = callback_health(list(models.ApiClient.objects.values_list("pk", flat=True)))
+        h = health.get(obj.pk)
+        if h is None:
+            return _("正常（无待推送）") if obj.callback_url else _("仅拉取")
+        text = f"{h.pending} / {h.failing} / {h.dead}"
+        if h.oldest_pending_at is not None:
+            text += f"，最早 {timezone.localtime(h.oldest_pending_at):%m-%d %H:%M:%S}"
+        return f"{text}；{h.last_error}" if h.last_error else text
+
+    @admin.action(description=_("重新推送死信事件"), permissions=["change"])
+    def resend_dead_letters(self, request, queryset):
+        count = sum(events_resend(client_id=c.pk) for c in queryset)
+        self.message_user(request, _("已将 %(n)d 条死信事件重新放入推送队列。") % {"n": count})
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -388,3 +453,24 @@ class DailyCountAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["node", "notice_type"]
     date_hierarchy = "day"
+
+
+@admin.register(models.MessageEvent)
+class MessageEventAdmin(ReadOnlyAdmin):
+    """The outbox: what was pushed, what waits, the dead letters with their last error (re-send them here)."""
+
+    list_display = ["id", "client", "message_id", "client_ref", "status", "stat", "at", "delivery", "attempts"]
+    list_display += ["next_attempt_at", "last_error"]
+    list_filter = ["delivery", "status", "client"]
+    search_fields = ["=message__id", "client_ref"]
+    list_select_related = ["client"]
+    show_full_result_count = False
+    actions = ["resend"]
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("gateway.change_messageevent")
+
+    @admin.action(description=_("重新推送所选死信事件"), permissions=["resend"])
+    def resend(self, request, queryset):
+        count = events_resend(ids=list(queryset.filter(delivery="dead").values_list("pk", flat=True)))
+        self.message_user(request, _("已将 %(n)d 条死信事件重新放入推送队列。") % {"n": count})

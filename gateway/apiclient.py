@@ -32,6 +32,7 @@ duplicates).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -40,6 +41,7 @@ import json
 import os
 import secrets
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,6 +71,89 @@ def signed_headers(key: str, secret: str, method: str, path: str, body: bytes, *
     }
 
 
+CALLBACK_SKEW_SECONDS = 300
+
+
+class CallbackError(Exception):
+    """A callback that does not verify: `code` (bad_signature, wrong_key, signature_expired, missing_headers,
+    nonce_reused, not_json) and `detail`. Answer such a request 401 and ignore it."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def verify_callback(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    key: str,
+    secret: str,
+    path: str,
+    now: float | None = None,
+    max_skew: float = CALLBACK_SKEW_SECONDS,
+) -> str:
+    """Verify a status callback from the gateway, signed exactly like requests to it (method POST, the
+    callback URL's `path` with its query string, X-Timestamp, X-Nonce, SHA-256 of the raw body, the client's
+    secret). Returns the nonce (remember it for 2 × max_skew to refuse replays); raises CallbackError."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    values = [lower.get(h.lower(), "") for h in ("X-Api-Key", "X-Timestamp", "X-Nonce", "X-Signature")]
+    if not all(values):
+        raise CallbackError("missing_headers", "X-Api-Key, X-Timestamp, X-Nonce and X-Signature are required.")
+    got_key, timestamp, nonce, signature = values
+    if not hmac.compare_digest(got_key, key):
+        raise CallbackError("wrong_key", "X-Api-Key is not our key.")
+    expected = sign(secret, "POST", path, timestamp, nonce, body)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise CallbackError("bad_signature", "X-Signature does not verify this body.")
+    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > max_skew:
+        raise CallbackError("signature_expired", f"X-Timestamp is more than {max_skew:.0f} s from our clock.")
+    try:
+        events = json.loads(body)["events"]
+        if not isinstance(events, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise CallbackError("not_json", 'The body is not {"events": [...]}.') from None
+    return nonce
+
+
+def serve_callbacks(api: SmsApiClient, host: str, port: int, on_events, *, path: str | None = None):
+    """A tiny callback receiver (standard library): verifies each POST with `api.verify_callback`, hands the
+    events to `on_events(events)` and answers 204; a request that does not verify gets 401 and is ignored, one
+    whose handler raises gets 500 (the gateway retries it). Returns the server; call serve_forever() on it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                with lock:  # the nonce memory is shared
+                    events = api.verify_callback(dict(self.headers.items()), body, path=path or self.path)
+                on_events(events)
+            except CallbackError as exc:
+                return self._answer(401, exc.code)
+            except Exception:  # noqa: BLE001 - our handler failed: ask the gateway to retry
+                return self._answer(500, "handler_failed")
+            self._answer(204, "")
+
+        def _answer(self, status: int, text: str) -> None:
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:  # quiet; events go to on_events
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
 class ApiError(Exception):
     """The API refused the request: HTTP `status`, machine `code`, human `detail`, and the whole `body`."""
 
@@ -84,7 +169,9 @@ class SmsApiClient:
     """Signs and sends requests; keeps one HTTP(S) connection open between calls (not thread-safe:
     use one client per thread)."""
 
-    def __init__(self, base_url: str, key: str, secret: str, *, timeout: float = 30.0):
+    def __init__(
+        self, base_url: str, key: str, secret: str, *, timeout: float = 30.0, callback_path: str | None = None
+    ):
         parsed = urllib.parse.urlsplit(base_url.rstrip("/"))
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"base_url must be http(s)://host[:port][/prefix], not {base_url!r}")
@@ -94,7 +181,9 @@ class SmsApiClient:
         self.key = key
         self._secret = secret
         self.timeout = timeout
+        self.callback_path = callback_path  # the path (and query) of our callback URL, for verify_callback
         self._conn: http.client.HTTPConnection | None = None
+        self._nonces: dict[str, float] = {}
 
     def __repr__(self) -> str:  # never show the secret
         return f"SmsApiClient({self._scheme}://{self._netloc}{self._prefix}, key={self.key!r})"
@@ -108,9 +197,17 @@ class SmsApiClient:
         params: Mapping[str, Any] | None = None,
         content: str | None = None,
         client_ref: str = "",
+        priority: str | None = None,
+        send_at: str | None = None,
     ) -> dict:
-        """Queue one notice. Returns {"id", "status", "units", "client_ref"}; raises ApiError if refused."""
-        return self.request("POST", "/messages/", _message(mobile, template_code, params, content, client_ref))
+        """Queue one notice. Returns {"id", "status", "units", "client_ref"}; raises ApiError if refused.
+        `priority`: urgent, normal or bulk (default: the template's); `send_at`: ISO 8601 with offset."""
+        item = _message(mobile, template_code, params, content, client_ref)
+        if priority:
+            item["priority"] = priority
+        if send_at:
+            item["send_at"] = send_at
+        return self.request("POST", "/messages/", item)
 
     def send_batch(self, messages: Iterable[Mapping[str, Any]]) -> dict:
         """Queue up to 1,000 notices: {"accepted": [{"index", "id", "units"}], "rejected": [{"index", ...}]}."""
@@ -125,6 +222,27 @@ class SmsApiClient:
         if not page["results"]:
             raise ApiError(404, "not_found", f"No message with client_ref {client_ref!r}.", page)
         return page["results"][0]
+
+    # --- status events -----------------------------------------------------------------------------------
+    def reports(self, after: str | None = None, limit: int | None = None) -> dict:
+        """The pull feed: {"events": [...], "next": cursor}; pass `next` as `after` the next time."""
+        query = {k: v for k, v in (("after", after), ("limit", limit)) if v is not None}
+        return self.request("GET", "/reports/" + ("?" + urllib.parse.urlencode(query) if query else ""))
+
+    def verify_callback(self, headers: Mapping[str, str], body: bytes, *, path: str | None = None) -> list[dict]:
+        """Check a callback POSTed to us (signed with this key's secret over `path`, by default the
+        `callback_path` given to the constructor) and return its events. Raises CallbackError if the key,
+        signature or timestamp is wrong or the nonce was seen in the last 10 minutes."""
+        path = path or self.callback_path
+        if not path:
+            raise ValueError("verify_callback needs the callback URL's path (callback_path= or path=)")
+        now = time.time()
+        nonce = verify_callback(headers, body, key=self.key, secret=self._secret, path=path, now=now)
+        self._nonces = {n: t for n, t in self._nonces.items() if now - t < 2 * CALLBACK_SKEW_SECONDS}
+        if nonce in self._nonces:
+            raise CallbackError("nonce_reused", "This X-Nonce was already used.")
+        self._nonces[nonce] = now
+        return json.loads(body)["events"]
 
     # --- opt-outs ----------------------------------------------------------------------------------------
     def optout_get(self, mobile: str) -> dict:
@@ -373,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("by-ref", help="a message by client_ref").add_argument("client_ref")
     for name in ("optout-get", "optout-put", "optout-delete"):
         sub.add_parser(name).add_argument("mobile")
+    recv = sub.add_parser("receive-callbacks", help="an example callback receiver: print verified events as JSON lines")
+    recv.add_argument("--listen", default="127.0.0.1:9000", metavar="HOST:PORT")
+    recv.add_argument("--path", default=None, help="the path of your callback URL (default: the request's)")
     batch = sub.add_parser("send-batch", help="queue every row of a CSV or JSON-lines file (- for standard input)")
     batch.add_argument("file")
     batch.add_argument("--format", choices=["csv", "jsonl"], help="default: by the file name (.csv, else JSON lines)")
@@ -380,6 +501,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.key or not args.secret:
         parser.error("--key and --secret (or SMS_API_KEY / SMS_API_SECRET) are required")
     api = SmsApiClient(args.url, args.key, args.secret)
+    if args.command == "receive-callbacks":
+        host, _, port = args.listen.rpartition(":")
+
+        def show(events: list[dict]) -> None:
+            for event in events:
+                print(json.dumps(event, ensure_ascii=False), flush=True)
+
+        server = serve_callbacks(api, host or "127.0.0.1", int(port), show, path=args.path)
+        print(f"receiving callbacks on http://{args.listen}{args.path or '/'}", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+        return 0
     if args.command == "send-batch":
         try:
             return _send_batch_command(api, args.file, args.format)

@@ -81,12 +81,28 @@ class CarrierNode(models.Model):
         return self.name
 
 
+class Priority(models.TextChoices):
+    """How soon a notice must go: urgent first, bulk never starved (a weighted share of each claim)."""
+
+    URGENT = "urgent", _("紧急")
+    NORMAL = "normal", _("普通")
+    BULK = "bulk", _("批量")
+
+
+# Message.priority stores the rank (the claim walks the queue index by rank, then id).
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.NORMAL: 1, Priority.BULK: 2}
+
+
 class NoticeType(models.Model):
     """Kinds of notice (violation, licence, inspection reminders ...) with their validity."""
 
     code = models.CharField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     validity_hours = models.PositiveIntegerField(_("有效期（小时）"), default=24)
+    # The priority of this type's notices when the request names none (road closures urgent, reminders bulk).
+    default_priority = models.CharField(
+        _("默认优先级"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -112,6 +128,10 @@ class MessageTemplate(models.Model):
         _("报备状态"), max_length=20, choices=Registration.choices, default=Registration.PENDING
     )
     enabled = models.BooleanField(_("启用"), default=True)
+    # The allowed sending window, Asia/Shanghai wall-clock time (e.g. 08:00-21:00 for reminders; none for urgent
+    # notices). Start after end wraps past midnight. Messages outside it wait until it opens, within validity.
+    window_start = models.TimeField(_("允许发送起（北京时间）"), null=True, blank=True)
+    window_end = models.TimeField(_("允许发送止（北京时间）"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -159,6 +179,11 @@ class ApiClient(models.Model):
     may_send = models.BooleanField(_("可发送短信"), default=True)
     sub_port = models.ForeignKey(SubPort, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("子端口"))
     enabled = models.BooleanField(_("启用"), default=True)
+    # Status events are POSTed here (signed like requests to us); empty: pull only (GET /api/v1/reports/).
+    callback_url = models.URLField(_("回调地址"), max_length=500, blank=True)
+    callback_submitted = models.BooleanField(
+        _("推送“已提交”事件"), default=False, help_text=_("除最终状态外，也推送提交成功（submitted）事件。")
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("创建时间"))
     history = HistoricalRecords(excluded_fields=["secret_encrypted", "previous_secret_encrypted"])
 
@@ -327,13 +352,30 @@ class Message(models.Model):
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("结束时间"))
+    # 0 urgent, 1 normal, 2 bulk (PRIORITY_RANK).
+    priority = models.PositiveSmallIntegerField(
+        _("优先级"), default=1, db_default=1, choices=[(0, _("紧急")), (1, _("普通")), (2, _("批量"))]
+    )
+    # Not to be sent before this moment (send_at, or the template's window opening); NULL: may go now.
+    not_before = models.DateTimeField(_("计划发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("短信")
         verbose_name_plural = _("短信")
         indexes = [
-            # The queue: only queued rows are indexed, so claims stay fast however large the table grows.
-            models.Index(fields=["id"], condition=Q(status="queued"), name="message_queue_idx"),
+            # The queue: only queued rows that may go now are indexed, by priority then id, so claims stay fast
+            # however large the table grows (and however many messages wait for their time).
+            models.Index(
+                fields=["priority", "id"],
+                condition=Q(status="queued", not_before__isnull=True),
+                name="message_queue_idx",
+            ),
+            # Messages waiting for send_at or their window: the scheduling sweep reads only these.
+            models.Index(
+                fields=["not_before"],
+                condition=Q(status="queued", not_before__isnull=False),
+                name="message_scheduled_idx",
+            ),
             # Messages waiting for their report, by validity: the no-report sweep reads only these.
             models.Index(fields=["valid_until"], condition=Q(status="submitted"), name="message_awaiting_report_idx"),
             models.Index(fields=["created_at"], name="message_created_idx"),
@@ -496,3 +538,68 @@ class ApiNonce(models.Model):
 
     def __str__(self) -> str:
         return self.nonce
+
+
+# --- status events (callbacks and the pull feed) ---
+class MessageEvent(models.Model):
+    """A status change of a message for its API client: the outbox of callbacks and the rows of the pull feed.
+
+    Written in the same transaction as the status change (`gateway.callbacks.outbox.events_record`), at most one
+    per message and status. `delivery`: `pending` (to POST to the client's callback URL), `sent`, `dead` (24 h
+    of retries failed; re-sendable in the admin) or `none` (the client has no callback URL: pull only).
+    `feed_seq` orders the client's pull feed; it is given under a per-client lock when the feed is read, so it
+    follows commit order (ids do not).
+    """
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", _("待推送")
+        SENT = "sent", _("已推送")
+        DEAD = "dead", _("死信")
+        NONE = "none", _("仅拉取")
+
+    id = models.BigAutoField(primary_key=True)
+    client = models.ForeignKey(
+        ApiClient, on_delete=models.PROTECT, related_name="+", db_constraint=False, verbose_name=_("调用方")
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="+", db_constraint=False, verbose_name=_("短信")
+    )
+    client_ref = models.CharField(_("调用方编号"), max_length=64, blank=True)
+    status = models.CharField(_("状态"), max_length=12, choices=Message.Status.choices)
+    stat = models.CharField(_("状态报告"), max_length=16, blank=True)
+    at = models.DateTimeField(_("时间"))
+    units = models.PositiveIntegerField(_("计费条数"))
+    segments = models.PositiveSmallIntegerField(_("分段数"))
+    node = models.ForeignKey(
+        CarrierNode,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("发送节点"),
+    )
+    delivery = models.CharField(_("推送状态"), max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    attempts = models.PositiveIntegerField(_("推送次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次推送"), null=True, blank=True)
+    first_failed_at = models.DateTimeField(_("首次失败"), null=True, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("推送成功时间"), null=True, blank=True)
+    feed_seq = models.BigIntegerField(_("拉取序号"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("状态事件")
+        verbose_name_plural = _("状态事件")
+        constraints = [models.UniqueConstraint(fields=["message", "status"], name="messageevent_once")]
+        indexes = [
+            # The callback worker's queue: per client, oldest first, pending rows only.
+            models.Index(fields=["client", "id"], condition=Q(delivery="pending"), name="messageevent_pending_idx"),
+            models.Index(fields=["client", "id"], condition=Q(delivery="dead"), name="messageevent_dead_idx"),
+            # The pull feed: events not yet numbered, and the numbered ones by number.
+            models.Index(fields=["client", "id"], condition=Q(feed_seq__isnull=True), name="messageevent_unfed_idx"),
+            models.Index(fields=["client", "feed_seq"], name="messageevent_feed_idx"),
+            models.Index(fields=["at"], name="messageevent_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status}"

@@ -161,3 +161,19 @@ def node_health(*, contract_id: int) -> list[dict]:
                 }
             )
     return out
+
+
+def queue_depth(*, contract_id: int) -> dict[str, int]:
+    """Queued messages that may go now, by priority (urgent, normal, bulk), and those waiting for send_at or
+    their window (scheduled). Read from the two partial indexes of queued rows."""
+    from django.db.models import Count
+
+    from gateway.models import Message
+    from gateway.scheduling import PRIORITIES
+
+    queued = Message.objects.filter(contract_id=contract_id, status=Message.Status.QUEUED)
+    depth = dict.fromkeys(PRIORITIES, 0)
+    for rank, n in queued.filter(not_before__isnull=True).values_list("priority").annotate(n=Count("id")):
+        depth[PRIORITIES[rank]] = n
+    depth["scheduled"] = queued.filter(not_before__isnull=False).count()
+    return depth

@@ -47,6 +47,7 @@ class Dashboard:
     forecast: rules.Forecast
     consumption_since: date
     nodes: list[NodeHealth]
+    queue: dict[str, int]  # queued now by priority (urgent, normal, bulk) and scheduled (send_at, windows)
     tickets: list  # [(ticket, [ClockView])]
     complaints: list  # [(complaint, [ClockView])]
     volume_svg: str
@@ -81,6 +82,12 @@ def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[da
 
     rows = gateway_selectors.daily_delivery(contract_id=contract.pk, start=start, end=end)
     return {day: rules.rate_percent(row["delivered"], row["accepted"]) for day, row in rows.items()}
+
+
+def _queue_depth(contract: Contract) -> dict[str, int]:
+    from gateway.selectors import queue_depth
+
+    return queue_depth(contract_id=contract.pk)
 
 
 def _node_health(contract: Contract) -> list[NodeHealth]:
@@ -150,6 +157,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         ),
         consumption_since=since,
         nodes=_node_health(contract),
+        queue=_queue_depth(contract),
         tickets=tickets,
         complaints=complaints,
         volume_svg=volume_svg,

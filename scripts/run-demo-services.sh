@@ -11,4 +11,7 @@ done
 sleep 1
 $py manage.py runsender --metrics-port 9108 >run/sender.log 2>&1 &
 pids+=($!)
-echo "  carrier simulators on 127.0.0.1:7891 and :7892, sender running (logs in run/, health on :9108/healthz)"
+# Status callbacks to the API clients that have a callback URL (docs/api.md "Status events").
+$py manage.py runcallbacks >run/callbacks.log 2>&1 &
+pids+=($!)
+echo "  carrier simulators on 127.0.0.1:7891 and :7892, sender and callback worker running (logs in run/, health on :9108/healthz)"

@@ -4,6 +4,7 @@
 from rest_framework import serializers
 
 from gateway.models import Message, OptOut
+from gateway.scheduling import PRIORITIES
 from gateway.services.message_reads import carrier_msg_ids
 from sms_contract.masking import display_mobile
 
@@ -19,6 +20,12 @@ class MessageInSerializer(serializers.Serializer):
     )
     client_ref = serializers.CharField(
         required=False, max_length=64, help_text="Your id for the notice; repeating it sends nothing more."
+    )
+    priority = serializers.ChoiceField(
+        choices=["urgent", "normal", "bulk"], required=False, help_text="Default: the template's notice type's."
+    )
+    send_at = serializers.DateTimeField(
+        required=False, help_text="Not before this moment (ISO 8601 with offset), within the validity."
     )
 
 
@@ -51,6 +58,23 @@ class BatchOutSerializer(serializers.Serializer):
     rejected = BatchRejectedSerializer(many=True)
 
 
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    message_id = serializers.IntegerField()
+    client_ref = serializers.CharField()
+    status = serializers.CharField()
+    stat = serializers.CharField()
+    at = serializers.DateTimeField()
+    units = serializers.IntegerField()
+    segments = serializers.IntegerField()
+    node = serializers.CharField(allow_null=True)
+
+
+class ReportFeedSerializer(serializers.Serializer):
+    events = EventSerializer(many=True)
+    next = serializers.CharField()
+
+
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
@@ -60,6 +84,7 @@ class MessageOutSerializer(serializers.ModelSerializer):
     mobile = serializers.SerializerMethodField()
     node = serializers.SerializerMethodField()
     carrier_msg_ids = serializers.SerializerMethodField()
+    priority = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -78,6 +103,8 @@ class MessageOutSerializer(serializers.ModelSerializer):
             "stat",
             "possible_duplicate",
             "carrier_msg_ids",
+            "priority",
+            "not_before",
         ]
 
     def get_mobile(self, obj: Message) -> str:
@@ -87,6 +114,9 @@ class MessageOutSerializer(serializers.ModelSerializer):
 
     def get_node(self, obj: Message) -> str | None:
         return obj.node.name if obj.node_id else None
+
+    def get_priority(self, obj: Message) -> str:
+        return PRIORITIES[obj.priority]
 
     def get_carrier_msg_ids(self, obj: Message) -> list[str]:
         return carrier_msg_ids(obj)

@@ -18,8 +18,10 @@ from gateway.api.serializers import (
     MessageOutSerializer,
     OptOutOutSerializer,
     QueuedSerializer,
+    ReportFeedSerializer,
 )
 from gateway.auth import HmacAuthentication
+from gateway.callbacks.feed import feed_read, parse_limit
 from gateway.models import ApiClient, Message, OptOut
 from gateway.services.intake import messages_submit
 from gateway.services.message_reads import message_queryset_for
@@ -195,3 +197,18 @@ class OptOutApi(GatewayApi):
         else:
             row = optout_set(mobile=number, opted_out=opted_out, source=OptOut.Source.ADMIN)
         return self._answer(request, client, number, row)
+
+
+class ReportFeedApi(GatewayApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", str, description="The `next` of the previous answer (absent: from the start)."),
+            OpenApiParameter("limit", int, description="1 to 500 events (default 100)."),
+        ],
+        responses={200: ReportFeedSerializer, **ERRORS},
+        summary="Status events of this client's messages, oldest first (the pull feed)",
+    )
+    def get(self, request):
+        client = require_client(request)
+        limit = parse_limit(request.query_params.get("limit"))
+        return Response(feed_read(client_id=client.pk, after=request.query_params.get("after"), limit=limit))

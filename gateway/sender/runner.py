@@ -61,6 +61,7 @@ from gateway.sender.outages import OutageWatch
 from gateway.sender.ratelimit import SharedRate, chunk_for
 from gateway.sender.store import Outcome, OutcomeKind, ReportIn, SegmentAnswer
 from gateway.sender.writer import Writer
+from gateway.services.scheduled import messages_schedule_sweep
 from sms_contract.masking import mask_mobile
 
 log = logging.getLogger("gateway.sender")
@@ -78,6 +79,11 @@ QUEUE_GAUGES_EVERY_SECONDS = 5.0
 FLOW_CONTROL_LABEL = "8"  # the submit-error metric's label for "too fast" (CMPP's result 8, kept for dashboards)
 SHUTDOWN_WAIT_SECONDS = 15.0  # for in-flight submits to be answered when the sender stops
 LEASE_MARGIN_CAP_SECONDS = 30.0  # a message whose lease ends sooner than min(this, lease / 4) is given back
+
+# While a sender holds a stock of claimed messages, it still looks for urgent ones this often (and at once when
+# woken by new notices), claiming up to URGENT_CLAIM of them ahead of its stock.
+URGENT_CHECK_SECONDS = 0.25
+URGENT_CLAIM = 100
 
 _T = TypeVar("_T")
 
@@ -159,6 +165,7 @@ class Sender:
         self.local: deque[Job] = deque()
         self.tasks: set[asyncio.Future[Any]] = set()
         self.wakeup = asyncio.Event()
+        self.urgent_checked = 0.0  # when the last urgent-only claim ran (self._now() clock)
         self.capacity_free = asyncio.Event()
         self.stopping = asyncio.Event()
         self.stats = {"accepted": 0, "refused": 0, "ambiguous": 0, "not_sent": 0, "reports": 0, "claimed": 0}
@@ -365,6 +372,7 @@ class Sender:
             if now - last_queue_stats > QUEUE_GAUGES_EVERY_SECONDS:
                 last_queue_stats = now
                 self._background(self._queue_gauges())
+                self._background(self._db(messages_schedule_sweep, now=timezone.now()))
             await asyncio.sleep(TICK_SECONDS)
 
     async def _queue_gauges(self) -> None:
@@ -429,31 +437,43 @@ class Sender:
             await self._wait(self.capacity_free, 0.2)
             return
         if len(self.local) < self.cfg.batch // 2:
-            # For one lease period after a database outage, leases that ran out during it are left to their
-            # owners (they renew within renew_seconds, or record what the carrier took): only leases that had
-            # run out before it began are taken over (their owners were dead already).
-            after_outage = (
-                self.database.back_at is not None and self._now() - self.database.back_at < self.cfg.lease_seconds
-            )
-            claimed = await self._db(
-                store.message_claim_batch,
-                owner=self.owner,
-                limit=self.cfg.batch,
-                lease_seconds=self.cfg.lease_seconds,
-                now=timezone.now(),
-                takeover_before=self.database.lost_at if after_outage else None,
-            )
-            self.stats["claimed"] += len(claimed)
-            if claimed:
-                self.held.update(m.id for m in claimed)
-                if self.journal is not None:
-                    self.journal.claimed(m.id for m in claimed)
-            self.local.extend(Job(m, possible_duplicate=m.possible_duplicate) for m in claimed)
+            await self._claim(self.cfg.batch)
             if not self.local:
                 await self._wait(self.wakeup, self.cfg.poll_seconds)
                 return
+        elif self.wakeup.is_set() or self._now() - self.urgent_checked > URGENT_CHECK_SECONDS:
+            # Notices were posted, or a moment passed: an urgent one must not wait until the stock drains.
+            self.wakeup.clear()
+            self.urgent_checked = self._now()
+            await self._claim(URGENT_CLAIM, ranks=(0,))
         self._dispatch_some()
         await self._wait(self.capacity_free, 0.05)
+
+    async def _claim(self, limit: int, ranks: tuple[int, ...] | None = None) -> None:
+        # For one lease period after a database outage, leases that ran out during it are left to their
+        # owners (they renew within renew_seconds, or record what the carrier took): only leases that had
+        # run out before it began are taken over (their owners were dead already).
+        after_outage = (
+            self.database.back_at is not None and self._now() - self.database.back_at < self.cfg.lease_seconds
+        )
+        claimed = await self._db(
+            store.message_claim_batch,
+            owner=self.owner,
+            limit=limit,
+            lease_seconds=self.cfg.lease_seconds,
+            now=timezone.now(),
+            takeover_before=self.database.lost_at if after_outage else None,
+            ranks=ranks,
+        )
+        self.stats["claimed"] += len(claimed)
+        if claimed:
+            self.held.update(m.id for m in claimed)
+            if self.journal is not None:
+                self.journal.claimed(m.id for m in claimed)
+        jobs = [Job(m, possible_duplicate=m.possible_duplicate) for m in claimed]
+        # Urgent notices go ahead of what this sender already holds (claims return them first).
+        self.local.extendleft(reversed([j for j in jobs if j.message.priority == 0]))
+        self.local.extend(j for j in jobs if j.message.priority != 0)
 
     def _dispatch_some(self) -> None:
         if not self.db_ok:  # what is sent now could not be recorded, and the leases cannot be renewed

@@ -20,6 +20,8 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from gateway import scheduling
+from gateway.callbacks.outbox import events_record
 from gateway.cmpp.msgid import msg_id_to_signed
 from gateway.models import (
     DailyCount,
@@ -74,6 +76,7 @@ class Claimed:
     valid_until: datetime
     lease_until: datetime
     possible_duplicate: bool
+    priority: int = 1  # 0 urgent, 1 normal, 2 bulk
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +116,22 @@ SEND_FIELDS = ("id", "contract_id", "notice_type_id", "mobile", "content", "src_
 
 
 def message_claim_batch(
-    *, owner: str, limit: int, lease_seconds: int, now: datetime, takeover_before: datetime | None = None
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: int,
+    now: datetime,
+    takeover_before: datetime | None = None,
+    weights: dict[int, int] | None = None,
+    ranks: tuple[int, ...] | None = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` queued messages (lowest ids first) whose lease is free or expired.
+    """Lease up to `limit` queued messages that may go now, urgent first, whose lease is free or expired.
+
+    Each priority first gets its weighted share of `limit` (GATEWAY_PRIORITY_WEIGHTS; oldest first within a
+    priority), then what a priority left unused goes to the others, most urgent first: urgent notices never
+    wait behind bulk, and bulk is never starved (`ranks` limits the claim to those priorities, e.g. (0,) for
+    urgent only). Messages waiting for `send_at` or their window (`not_before` set) are not in the queue index
+    and not claimed. Returned in order: priority, then id.
 
     Messages already past their validity are marked `expired` here instead of being returned, so nothing is
     sent late after an outage. A message whose lease ran out without being given back (its sender died, and
@@ -126,72 +142,83 @@ def message_claim_batch(
     """
     lease_until = now + timedelta(seconds=lease_seconds)
     takeover_before = now if takeover_before is None else min(now, takeover_before)
-    if connection.vendor == "postgresql":
-        return _claim_postgresql(
-            owner=owner, limit=limit, lease_until=lease_until, now=now, takeover_before=takeover_before
-        )
+    take = _claim_postgresql if connection.vendor == "postgresql" else _claim_other
+    rows: list[tuple] = []
     with transaction.atomic():
-        rows = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=QUEUED)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .filter(Q(lease_owner="") | Q(lease_until__lt=takeover_before))
-            .order_by("id")
-            .values_list(
-                *SEND_FIELDS,
-                "possible_duplicate",
-                "lease_owner",
-            )[:limit]
-        )
-        if not rows:
-            return []
+        full: dict[int, bool] = {}
+        weights = {r: w for r, w in (weights or _weights()).items() if ranks is None or r in ranks}
+        lease = {"owner": owner, "lease_until": lease_until, "now": now, "takeover_before": takeover_before}
+        for rank, quota in scheduling.claim_quotas(limit, weights):
+            got = take(rank=rank, limit=quota, **lease)
+            rows.extend(got)
+            full[rank] = len(got) == quota
+        for rank in sorted(weights):
+            left = limit - len(rows)
+            if left > 0 and full.get(rank, True):  # not tried yet (a claim smaller than 3), or had more
+                rows.extend(take(rank=rank, limit=left, **lease))
         expired = [row[0] for row in rows if row[8] <= now]
-        live = [row for row in rows if row[8] > now]
         if expired:
             Message.objects.filter(id__in=expired).update(
                 status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
             )
+            events_record(expired, at=now)
             for message_id in expired:
                 log.info("message %s expired before it could be sent", message_id)
-        if live:
-            Message.objects.filter(id__in=[row[0] for row in live]).update(
-                lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
-            )
-            taken_over = [row[0] for row in live if row[10]]
-            if taken_over:
-                Message.objects.filter(id__in=taken_over).update(possible_duplicate=True)
-    return [Claimed(*row[:9], lease_until, row[9] or bool(row[10])) for row in live]
+    rows.sort(key=lambda row: (row[10], row[0]))
+    return [Claimed(*row[:9], lease_until, row[9], row[10]) for row in rows if row[8] > now]
 
 
+def _weights() -> dict[int, int]:
+    from django.conf import settings
+
+    return scheduling.parse_weights(settings.GATEWAY_PRIORITY_WEIGHTS)
+
+
+def _claim_other(
+    *, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
+) -> list[tuple]:
+    """SQLite (the demo, one sender): read, then lease, in the caller's transaction."""
+    rows = list(
+        Message.objects.filter(status=QUEUED, not_before__isnull=True, priority=rank)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(lease_owner="") | Q(lease_until__lt=takeover_before))
+        .order_by("priority", "id")
+        .values_list(*SEND_FIELDS, "possible_duplicate", "priority", "lease_owner")[:limit]
+    )
+    if rows:
+        Message.objects.filter(id__in=[row[0] for row in rows]).update(
+            lease_owner=owner, lease_until=lease_until, attempts=F("attempts") + 1
+        )
+        taken_over = [row[0] for row in rows if row[11]]
+        if taken_over:
+            Message.objects.filter(id__in=taken_over).update(possible_duplicate=True)
+    return [(*row[:9], row[9] or bool(row[11]), row[10]) for row in rows]
+
+
+# `status = 'queued' AND not_before IS NULL ... ORDER BY priority, id` is the partial index message_queue_idx.
 _CLAIM_SQL = """
 UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1,
     possible_duplicate = m.possible_duplicate OR m.lease_owner <> ''
 FROM (
     SELECT id FROM gateway_message
-    WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s) AND (lease_owner = '' OR lease_until < %s)
-    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+    WHERE status = 'queued' AND not_before IS NULL AND priority = %s AND (lease_until IS NULL OR lease_until < %s)
+        AND (lease_owner = '' OR lease_until < %s)
+    ORDER BY priority, id LIMIT %s FOR UPDATE SKIP LOCKED
 ) picked
 WHERE m.id = picked.id
 RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, m.units, m.segments, m.valid_until,
-    m.possible_duplicate
+    m.possible_duplicate, m.priority
 """
 
 
 def _claim_postgresql(
-    *, owner: str, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
-) -> list[Claimed]:
-    """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [owner, lease_until, now, takeover_before, limit])
-        rows = sorted(cursor.fetchall())
-        expired = [row[0] for row in rows if row[8] <= now]
-        if expired:
-            Message.objects.filter(id__in=expired).update(
-                status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
-            )
-            for message_id in expired:
-                log.info("message %s expired before it could be sent", message_id)
-    return [Claimed(*row[:9], lease_until, row[9]) for row in rows if row[8] > now]
+    *, owner: str, rank: int, limit: int, lease_until: datetime, now: datetime, takeover_before: datetime
+) -> list[tuple]:
+    """One statement per priority: pick with SKIP LOCKED over the partial index, lease, return the rows (rows
+    leased by an earlier statement of the same claim have a lease in the future, so none comes twice)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [owner, lease_until, rank, now, takeover_before, limit])
+        return cursor.fetchall()
 
 
 def leases_renew(*, owner: str, ids: Sequence[int], lease_seconds: int, now: datetime) -> datetime:
@@ -313,6 +340,7 @@ def messages_no_report(*, now: datetime, grace_seconds: float, limit: int = 10_0
         Message.objects.filter(id__in=[r.id for r in rows], status=SUBMITTED).update(
             status=Message.Status.NO_REPORT, finished_at=now
         )
+        events_record([r.id for r in rows], at=now)
         for r in rows:
             key = (r.contract_id, rules.counting_day(r.submitted_at or now), r.notice_type_id, r.node_id)
             counts[key]["no_report_messages"] += 1
@@ -335,6 +363,7 @@ def messages_expire(*, now: datetime, limit: int = 10_000) -> int:
             Message.objects.filter(id__in=ids).update(
                 status=Message.Status.EXPIRED, finished_at=now, lease_owner="", lease_until=None
             )
+            events_record(ids, at=now)
     for message_id in ids:
         log.info("message %s expired before it could be sent", message_id)
     return len(ids)
@@ -352,6 +381,9 @@ def results_record(*, outcomes: Sequence[Outcome], owner: str, now: datetime) ->
             _segments_insert(plan.segments)
         for (kind, node_id, extra), ids in plan.groups.items():
             _outcome_status_write(kind, node_id, extra, ids, owner=owner, now=now)
+        events_record(
+            [i for (kind, _, _), ids in plan.groups.items() if kind is not OutcomeKind.RELEASED for i in ids], at=now
+        )
         daily_counts_add(plan.counts)
     _log_lines(plan.lines)
 
@@ -490,6 +522,7 @@ def reports_record(*, reports: Sequence[ReportIn], now: datetime) -> list[Report
         if connection.vendor == "postgresql":
             done = _one_segment_reports(found, by_id, now, finished)
         finished += _reported_messages_finish(found, by_id, done, now)
+        events_record([f.id for f in finished], at=now)
         counts, lines = _messages_finished(finished)
         daily_counts_add(counts)
     _log_lines(lines)

@@ -1,6 +1,7 @@
 """API clients: credentials created, rotated and re-encrypted. Secrets are shown once and stored encrypted."""
 
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,8 +37,11 @@ def api_client_create(
     may_send: bool = True,
     may_manage_optouts: bool = True,
     sub_port: SubPort | None = None,
+    callback_url: str = "",
+    callback_submitted: bool = False,
 ) -> tuple[ApiClient, Credentials]:
     """A new client with a fresh key id and secret. The plain secret is returned here and nowhere else."""
+    callback_url = callback_url_check(callback_url)
     name = name.strip()
     if not name:
         raise ApplicationError("invalid_name", "The client needs a name.")
@@ -53,8 +57,37 @@ def api_client_create(
         may_send=may_send,
         may_manage_optouts=may_manage_optouts,
         sub_port=sub_port,
+        callback_url=callback_url,
+        callback_submitted=callback_submitted,
     )
     return client, Credentials(client.key_id, secret)
+
+
+def callback_url_check(url: str) -> str:
+    """An http(s) URL with a host, at most 500 characters, or "" (no callbacks: pull only)."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500 or parts.fragment:
+        raise ApplicationError(
+            "invalid_callback_url", f"The callback URL must be http(s)://host[:port]/path (no fragment), not {url!r}."
+        )
+    return url
+
+
+@transaction.atomic
+def api_client_set_callback(
+    *, client: ApiClient, callback_url: str, callback_submitted: bool | None = None
+) -> ApiClient:
+    """Change where a client's status events are POSTed ("" stops pushing; events stay in the pull feed).
+    Events written while the client had no URL are not pushed later."""
+    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    client.callback_url = callback_url_check(callback_url)
+    if callback_submitted is not None:
+        client.callback_submitted = callback_submitted
+    client.save(update_fields=["callback_url", "callback_submitted"])
+    return client
 
 
 def api_client_issue_credentials(*, client: ApiClient) -> Credentials:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from contracts.selectors import contract_terms
-from gateway import rules
+from gateway import rules, scheduling
 from gateway.models import (
     AllowedLink,
     ApiClient,
@@ -46,7 +46,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_BATCH = 1000
 INVALID = "invalid"
 RATE_LIMITED = "rate_limited"
-_FIELDS = frozenset({"mobile", "template_code", "params", "content", "client_ref"})
+_FIELDS = frozenset({"mobile", "template_code", "params", "content", "client_ref", "priority", "send_at"})
+INVALID_SEND_AT = "invalid_send_at"
 
 
 @dataclass
@@ -57,6 +58,10 @@ class Item:
     params: Any = None
     content: Any = None
     client_ref: str = ""
+    priority: str | None = None
+    send_at: Any = None
+    rank: int = 1  # set by _timing
+    not_before: datetime | None = None
 
 
 @dataclass
@@ -86,6 +91,8 @@ class _Context:
     src_id: str
     now: datetime
     valid_until: dict[int, datetime] = field(default_factory=dict)  # validity hours -> deadline
+    # template code -> (notice type's default priority, window start, window end)
+    timing: dict[str, tuple] = field(default_factory=dict)
 
 
 def parse_item(index: int, raw: object) -> Item:
@@ -108,6 +115,12 @@ def parse_item(index: int, raw: object) -> Item:
         raise rules.Refusal(INVALID, "content 必须是字符串。")
     if not isinstance(client_ref, str) or len(client_ref) > 64 or rules.CONTROL_CHARS.search(client_ref):
         raise rules.Refusal(INVALID, "client_ref 必须是不超过 64 字、不含控制字符的字符串。")
+    priority = raw.get("priority")
+    if priority is not None and priority not in scheduling.PRIORITIES:
+        raise rules.Refusal(INVALID, "priority 必须是 urgent、normal 或 bulk。")
+    send_at = raw.get("send_at")
+    if send_at is not None and not isinstance(send_at, str):
+        raise rules.Refusal(INVALID_SEND_AT, "send_at 必须是带时区的 ISO 8601 时间字符串。")
     return Item(
         index=index,
         mobile=raw["mobile"],
@@ -115,6 +128,8 @@ def parse_item(index: int, raw: object) -> Item:
         params=raw.get("params"),
         content=content,
         client_ref=client_ref.strip(),
+        priority=priority,
+        send_at=send_at,
     )
 
 
@@ -175,7 +190,34 @@ def _load_context(*, client: ApiClient, mobiles: set[str], now: datetime) -> _Co
         allow_free_content=client.allow_free_content,
     )
     by_code = {t.code: (t.pk, t.notice_type_id, t.notice_type.validity_hours) for t in templates.values()}
-    return _Context(client, profile, data, by_code, free_type, src_id, now)
+    ctx = _Context(client, profile, data, by_code, free_type, src_id, now)
+    ctx.timing = {t.code: (t.notice_type.default_priority, t.window_start, t.window_end) for t in templates.values()}
+    return ctx
+
+
+def _hours(ctx: _Context, prepared: rules.Prepared) -> int:
+    if prepared.template_code:
+        return ctx.templates[prepared.template_code][2]
+    if ctx.free_notice_type is not None:
+        return ctx.free_notice_type.validity_hours
+    return settings.GATEWAY_DEFAULT_VALIDITY_HOURS
+
+
+def _timing(ctx: _Context, item: Item, prepared: rules.Prepared) -> None:
+    """The item's priority rank and `not_before` (send_at, then the template's window); refuses a send_at
+    that is malformed or after the validity (Refusal invalid_send_at)."""
+    if prepared.template_code:
+        default, start, end = ctx.timing[prepared.template_code]
+    else:
+        default = ctx.free_notice_type.default_priority if ctx.free_notice_type is not None else None
+        start = end = None
+    item.rank = scheduling.priority_rank(item.priority, default)
+    valid_until = ctx.now + timedelta(hours=_hours(ctx, prepared))
+    try:
+        send_at = scheduling.parse_send_at(item.send_at, now=ctx.now, valid_until=valid_until)
+    except ValueError as exc:
+        raise rules.Refusal(INVALID_SEND_AT, str(exc)) from None
+    item.not_before = scheduling.earliest_send(now=ctx.now, send_at=send_at, start=start, end=end)
 
 
 def _candidate_mobiles(items: list[Item]) -> set[str]:
@@ -207,6 +249,8 @@ def _message_row(ctx: _Context, item: Item, prepared: rules.Prepared) -> dict:
         "segments": prepared.segments,
         "valid_until": ctx.valid_until.get(hours)
         or ctx.valid_until.setdefault(hours, ctx.now + timedelta(hours=hours)),
+        "priority": item.rank,
+        "not_before": item.not_before,
     }
 
 
@@ -339,6 +383,7 @@ def messages_submit(*, client: ApiClient, raw_items: list, now: datetime | None 
                 params=item.params,
                 content=item.content,
             )
+            _timing(ctx, item, prepared)
         except rules.Refusal as refusal:
             outcomes[item.index] = Outcome(
                 item.index, client_ref=item.client_ref, code=refusal.code, detail=refusal.detail

@@ -1,6 +1,8 @@
 """Defaults for a new contract's gateway data: signature and service code, China Mobile's number segments,
 notice types and registered demo templates. Idempotent: existing rows are left as they are."""
 
+from datetime import time
+
 from django.db import transaction
 
 from contracts.models import Contract
@@ -24,7 +26,12 @@ NOTICE_TYPES = (
     ("licence", "驾驶证业务提醒", 72),
     ("inspection", "机动车年检提醒", 72),
     ("general", "通用通知", 24),
+    ("emergency", "道路管制与紧急通知", 6),
 )
+# Notice types whose notices are not `normal` unless the request says so (issue 15).
+PRIORITIES = {"emergency": "urgent", "inspection": "bulk"}
+# Reminders go only by day (Asia/Shanghai); urgent notices have no window.
+WINDOWS = {"inspection_due": (time(8), time(21)), "licence_renewal": (time(8), time(21))}
 
 TEMPLATES = (
     # (code, notice type, text)
@@ -37,6 +44,7 @@ TEMPLATES = (
     ("licence_score", "licence", "您的驾驶证本周期已记{points}分，请注意安全驾驶。"),
     ("inspection_due", "inspection", "您的机动车{plate}检验有效期至{date}，请按期检验。"),
     ("general_notice", "general", "您有一项交管业务需要办理：{item}，详情请登录交管12123 App查看。"),
+    ("road_closure", "emergency", "{road}因{reason}于{time}起临时交通管制，请绕行。"),
 )
 
 ALLOWED_LINKS = ("https://gab.122.gov.cn/", "https://js.122.gov.cn/")
@@ -52,7 +60,10 @@ def gateway_seed_defaults(*, contract: Contract) -> SendingProfile:
         ScopeSegment.objects.get_or_create(prefix=prefix, defaults={"carrier": "cmcc"})
     types = {}
     for code, name, hours in NOTICE_TYPES:
-        types[code], _ = NoticeType.objects.get_or_create(code=code, defaults={"name": name, "validity_hours": hours})
+        types[code], _ = NoticeType.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "validity_hours": hours, "default_priority": PRIORITIES.get(code, "normal")},
+        )
     for code, type_code, text in TEMPLATES:
         MessageTemplate.objects.get_or_create(
             code=code,
@@ -60,6 +71,8 @@ def gateway_seed_defaults(*, contract: Contract) -> SendingProfile:
                 "notice_type": types[type_code],
                 "text": text,
                 "registration": MessageTemplate.Registration.REGISTERED,
+                "window_start": WINDOWS.get(code, (None, None))[0],
+                "window_end": WINDOWS.get(code, (None, None))[1],
             },
         )
     for prefix in ALLOWED_LINKS:

@@ -389,6 +389,8 @@ ASSESSMENT_SLA_CHECK_MINUTES = env.int("ASSESSMENT_SLA_CHECK_MINUTES", default=5
 
 # --- The sender (gateway: `manage.py runsender`) ----------------------------------
 GATEWAY_SENDER_BATCH = env.int("GATEWAY_SENDER_BATCH", default=1000)  # messages per claim
+# Each claim's share per priority (docs/adr/0110): urgent first, bulk never starved. Every weight ≥ 1.
+GATEWAY_PRIORITY_WEIGHTS = env.str("GATEWAY_PRIORITY_WEIGHTS", default="urgent=16,normal=4,bulk=1")
 # Leases on claimed messages, renewed every 3 s while the sender lives: a dead sender's work is free again
 # within this many seconds (on the same host its journal is replayed sooner, see docs/adr/0040).
 GATEWAY_SENDER_LEASE_SECONDS = env.int("GATEWAY_SENDER_LEASE_SECONDS", default=12)
@@ -445,3 +447,13 @@ CONTRACTS_REMINDER_DAYS = env.list("CONTRACTS_REMINDER_DAYS", cast=int, default=
 # Which deadlines: renewal_decision, bill_due, bond_refund, service_end. The bond refund is left out by
 # default because billing's own daily task already reminds finance of it (billing.tasks.bond_refund_reminder_task).
 CONTRACTS_REMINDER_KINDS = env.list("CONTRACTS_REMINDER_KINDS", default=["renewal_decision", "bill_due", "service_end"])
+
+# --- Status callbacks (gateway: `manage.py runcallbacks`; docs/api.md "Status events") ----
+GATEWAY_CALLBACK_BATCH = env.int("GATEWAY_CALLBACK_BATCH", default=500)  # events per POST (at most 500)
+GATEWAY_CALLBACK_TIMEOUT_SECONDS = env.float("GATEWAY_CALLBACK_TIMEOUT_SECONDS", default=10.0)
+GATEWAY_CALLBACK_RETRY_HOURS = env.float("GATEWAY_CALLBACK_RETRY_HOURS", default=24.0)  # then dead-lettered
+GATEWAY_CALLBACK_BACKOFF_BASE_SECONDS = env.float("GATEWAY_CALLBACK_BACKOFF_BASE_SECONDS", default=2.0)
+GATEWAY_CALLBACK_BACKOFF_MAX_SECONDS = env.float("GATEWAY_CALLBACK_BACKOFF_MAX_SECONDS", default=300.0)
+GATEWAY_CALLBACK_POLL_SECONDS = env.float("GATEWAY_CALLBACK_POLL_SECONDS", default=0.5)
+# Events already pushed (or pull-only) are deleted after this many days; dead letters are kept.
+GATEWAY_EVENT_RETENTION_DAYS = env.int("GATEWAY_EVENT_RETENTION_DAYS", default=7)

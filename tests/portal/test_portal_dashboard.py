@@ -130,3 +130,17 @@ def test_dashboard_with_a_bad_contract_parameter_is_a_400_not_a_500(client_as, p
     response = client_as(police_user).get("/", {"contract": value})
     assert response.status_code == 400
     assert "invalid_contract" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_the_queue_by_priority_and_the_scheduled(client_as, police_user, contract):
+    from factories.gateway import MessageFactory
+
+    for rank, n in ((0, 1), (2, 3)):
+        for _ in range(n):
+            MessageFactory(contract=contract, priority=rank)
+    MessageFactory(contract=contract, not_before=datetime(2026, 3, 11, 8, 0, tzinfo=TZ))
+    MessageFactory(contract=contract, status="delivered")  # not queued: not counted
+    page = client_as(police_user).get("/").content.decode()
+    for name, n in (("urgent", 1), ("normal", 0), ("bulk", 3), ("scheduled", 1)):
+        assert f'id="queue-{name}">{n}<' in page

@@ -22,10 +22,26 @@ class Command(BaseCommand):
             help=f"may only query/change opt-outs (the carrier's customer service; source {OptOut.Source.CARRIER_CS})",
         )
         parser.add_argument("--sub-port", help="the client's sub-port extension (from the sub-port register)")
+        parser.add_argument("--callback-url", default="", help="POST status events here (docs/api.md)")
+        parser.add_argument(
+            "--callback-submitted", action="store_true", help="also push `submitted` events, not only final ones"
+        )
         parser.add_argument("--contract", help="contract number (default: the only / first contract)")
         parser.add_argument("--json", action="store_true", help='print {"key": ..., "secret": ...}')
 
-    def handle(self, *args, name, allow_free_content, optouts_only, sub_port, contract, json: bool, **options):
+    def handle(
+        self,
+        *args,
+        name,
+        allow_free_content,
+        optouts_only,
+        sub_port,
+        contract,
+        json: bool,
+        callback_url: str,
+        callback_submitted: bool,
+        **options,
+    ):
         contracts = Contract.objects.order_by("pk")
         found = contracts.filter(number=contract).first() if contract else contracts.first()
         if found is None:
@@ -42,6 +58,8 @@ class Command(BaseCommand):
                 allow_free_content=allow_free_content,
                 may_send=not optouts_only,
                 sub_port=port,
+                callback_url=callback_url,
+                callback_submitted=callback_submitted,
             )
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc

@@ -119,4 +119,5 @@ def test_seed_defaults_are_idempotent(contract):
     assert "1349" not in CMCC_SEGMENTS and "1340" in CMCC_SEGMENTS
     assert set(NoticeType.objects.values_list("code", flat=True)) >= {"violation", "licence", "inspection", "general"}
     registered = MessageTemplate.objects.filter(registration="registered", enabled=True)
-    assert {t.notice_type.code for t in registered} == {"violation", "licence", "inspection", "general"}
+    assert {t.notice_type.code for t in registered} == {"violation", "licence", "inspection", "general", "emergency"}
+    assert NoticeType.objects.get(code="emergency").default_priority == "urgent"
