@@ -455,5 +455,7 @@ GATEWAY_CALLBACK_RETRY_HOURS = env.float("GATEWAY_CALLBACK_RETRY_HOURS", default
 GATEWAY_CALLBACK_BACKOFF_BASE_SECONDS = env.float("GATEWAY_CALLBACK_BACKOFF_BASE_SECONDS", default=2.0)
 GATEWAY_CALLBACK_BACKOFF_MAX_SECONDS = env.float("GATEWAY_CALLBACK_BACKOFF_MAX_SECONDS", default=300.0)
 GATEWAY_CALLBACK_POLL_SECONDS = env.float("GATEWAY_CALLBACK_POLL_SECONDS", default=0.5)
+# Touched after every pass of the callback worker; `manage.py health callbacks` (compose) reads its age.
+GATEWAY_CALLBACK_HEARTBEAT_FILE = env.str("GATEWAY_CALLBACK_HEARTBEAT_FILE", default="/tmp/callbacks.alive")  # noqa: S108
 # Events already pushed (or pull-only) are deleted after this many days; dead letters are kept.
 GATEWAY_EVENT_RETENTION_DAYS = env.int("GATEWAY_EVENT_RETENTION_DAYS", default=7)

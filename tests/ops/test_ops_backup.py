@@ -169,3 +169,19 @@ def test_health_of_backups_and_beat(settings, tmp_path):
     os.utime(settings.CELERY_BEAT_HEARTBEAT_FILE, (stale, stale))
     with pytest.raises(CommandError, match="last tick"):
         call_command("health", "beat")
+
+
+def test_health_of_the_callback_worker_follows_its_passes(settings, tmp_path, db):
+    """The compose health check of the callback worker: healthy once a pass ran, unhealthy when passes stop."""
+    import os
+    import time
+
+    settings.GATEWAY_CALLBACK_HEARTBEAT_FILE = str(tmp_path / "callbacks.alive")
+    with pytest.raises(CommandError, match="callbacks: no heartbeat"):
+        call_command("health", "callbacks")
+    call_command("runcallbacks", "--once")
+    call_command("health", "callbacks")
+    stale = time.time() - 300
+    os.utime(settings.GATEWAY_CALLBACK_HEARTBEAT_FILE, (stale, stale))
+    with pytest.raises(CommandError, match="callbacks: last tick"):
+        call_command("health", "callbacks")

@@ -4,6 +4,7 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                     if stop.is_set():
                         return
                     continue
+                Path(settings.GATEWAY_CALLBACK_HEARTBEAT_FILE).touch()  # alive: `manage.py health callbacks`
                 if once:
                     self.stdout.write(f"sent {totals['sent']}, failed {totals['failed']}, dead {totals['dead']}")
                     return

@@ -1,4 +1,4 @@
-"""manage.py health beat|backup: the compose health checks of the services that answer no HTTP."""
+"""manage.py health beat|callbacks|backup: the compose health checks of the services that answer no HTTP."""
 
 import time
 from datetime import datetime
@@ -13,24 +13,28 @@ from ops.backups import TZ, backup_list
 class Command(BaseCommand):
     help = (
         "Exit 0 when the service is healthy. beat: its heartbeat file (CELERY_BEAT_HEARTBEAT_FILE) was touched "
-        "within --max-age seconds (default 60). backup: the newest complete backup is younger than --max-age "
-        "seconds (default 26 h)."
+        "within --max-age seconds (default 60). callbacks: the callback worker's heartbeat file "
+        "(GATEWAY_CALLBACK_HEARTBEAT_FILE, touched after every pass) likewise. backup: the newest complete "
+        "backup is younger than --max-age seconds (default 26 h)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("service", choices=["beat", "backup"])
+        parser.add_argument("service", choices=["beat", "callbacks", "backup"])
         parser.add_argument("--max-age", type=int, default=None, help="seconds")
 
     def handle(self, *args, service, max_age=None, **options):
-        if service == "beat":
+        if service in ("beat", "callbacks"):
             limit = max_age or 60
+            name = (
+                settings.CELERY_BEAT_HEARTBEAT_FILE if service == "beat" else settings.GATEWAY_CALLBACK_HEARTBEAT_FILE
+            )
             try:
-                age = time.time() - Path(settings.CELERY_BEAT_HEARTBEAT_FILE).stat().st_mtime
+                age = time.time() - Path(name).stat().st_mtime
             except FileNotFoundError:
-                raise CommandError(f"beat: no heartbeat file {settings.CELERY_BEAT_HEARTBEAT_FILE}") from None
+                raise CommandError(f"{service}: no heartbeat file {name}") from None
             if age > limit:
-                raise CommandError(f"beat: last tick {age:.0f} s ago (limit {limit} s)")
-            self.stdout.write(f"beat: last tick {age:.0f} s ago")
+                raise CommandError(f"{service}: last tick {age:.0f} s ago (limit {limit} s)")
+            self.stdout.write(f"{service}: last tick {age:.0f} s ago")
             return
         limit = max_age or 26 * 3600
         backups = backup_list(Path(settings.BACKUP_DIR)) if Path(settings.BACKUP_DIR).exists() else []
