@@ -352,7 +352,11 @@ class Message(models.Model):
 class MessageSegment(models.Model):
     """One CMPP segment of a message, with the carrier's Msg_Id and its status report."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="segment_rows", verbose_name=_("短信"))
+    # No database FK: on PostgreSQL messages are partitioned by month and their key is (id, created_at), which
+    # a one-column reference cannot name (ADR 0115). Django still cascades deletes.
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="segment_rows", db_constraint=False, verbose_name=_("短信")
+    )
     pk_number = models.PositiveSmallIntegerField(verbose_name=_("分段序号"))
     carrier_msg_id = models.BigIntegerField(_("运营商 Msg_Id（二进制补码存储）"))
     node = models.ForeignKey(CarrierNode, on_delete=models.PROTECT, related_name="+", verbose_name=_("发送节点"))

@@ -405,6 +405,16 @@ GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECON
 GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
 
+# --- Partitions and retention of the traffic tables (PostgreSQL; docs/operations.md "Partitions", ADR 0115) -----
+# Month partitions kept ready ahead of this month (beat creates them daily).
+PARTITION_AHEAD_MONTHS = env.int("PARTITION_AHEAD_MONTHS", default=3)
+# The partitioning migration converts tables this small at once; larger ones by `manage.py partition_tables`.
+PARTITION_INLINE_ROWS = env.int("PARTITION_INLINE_ROWS", default=50_000)
+# Months a month of messages is kept after it ends; 0 = the contract's service term plus its confidentiality
+# years (7.2: 12 + 24 = 36 months). Older months are archived (ARCHIVE_DIR) and their partitions dropped.
+MESSAGE_RETENTION_MONTHS = env.int("MESSAGE_RETENTION_MONTHS", default=0)
+ARCHIVE_DIR = env.path("ARCHIVE_DIR", default=str(BASE_DIR / "run" / "archive"))
+
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------
 # Billing units (70 characters each, signature included) a single notice may have.
 GATEWAY_MAX_UNITS = env.int("GATEWAY_MAX_UNITS", default=10)
