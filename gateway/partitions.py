@@ -404,6 +404,7 @@ def convert_swap(*, table: Table, drop_old: bool = False) -> None:
             [last_value, new_max, bool(is_called or new_max)],
         )
         if drop_old:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no DROP with deferred FK checks pending
             cursor.execute(f"DROP TABLE {table.unpartitioned}")
 
 
