@@ -138,7 +138,7 @@ def month_partitions(cursor, table: Table) -> dict[date, str]:
     return dict(sorted(found.items()))
 
 
-def _columns(cursor, name: str) -> list[str]:
+def table_columns(cursor, name: str) -> list[str]:
     cursor.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
         "ORDER BY attnum",
@@ -189,13 +189,16 @@ def _local_index_defs(cursor, table: Table) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- partitions ahead
 
 
-def _create_month(cursor, table: Table, month: date) -> int:
+def create_month(cursor, table: Table, month: date, fill: Callable[[str], None] | None = None) -> int:
     """Create and attach the partition of `month` (rows of that month waiting in the default partition are
-    moved into it first). Returns how many rows were moved."""
+    moved into it first; `fill(name)` may load rows into the new table before it is attached, as a restore
+    does). Returns how many rows were moved from the default partition."""
     name = table.partition(month)
     start, end = month_bounds(month)
     storage = _storage(cursor, table.default)
     cursor.execute(f"CREATE TABLE {name} (LIKE {table.name} INCLUDING DEFAULTS INCLUDING CONSTRAINTS){storage}")
+    if fill:
+        fill(name)
     moved = 0
     if _exists(cursor, table.default):
         cursor.execute(f"LOCK TABLE {table.default} IN SHARE ROW EXCLUSIVE MODE")
@@ -235,7 +238,7 @@ def partitions_ensure(*, now: datetime, ahead: int, tables: tuple[Table, ...] = 
                 if month in have:
                     continue
                 with transaction.atomic():
-                    _create_month(cursor, table, month)
+                    create_month(cursor, table, month)
                 created.append(table.partition(month))
     return created
 

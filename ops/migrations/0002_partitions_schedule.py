@@ -1,14 +1,15 @@
-"""Schedule the daily creation of message table partitions ahead in django-celery-beat (idempotent)."""
+"""Schedule the daily creation of message table partitions ahead and the monthly retention run in
+django-celery-beat (idempotent)."""
 
 from django.db import migrations
 
 
 def schedule(apps, schema_editor):
-    from ops.tasks import ensure_partitions_schedule
+    from ops.tasks import ensure_partitions_schedule, ensure_retention_schedule
 
-    ensure_partitions_schedule(
-        apps.get_model("django_celery_beat", "CrontabSchedule"), apps.get_model("django_celery_beat", "PeriodicTask")
-    )
+    models = apps.get_model("django_celery_beat", "CrontabSchedule"), apps.get_model("django_celery_beat", "PeriodicTask")
+    ensure_partitions_schedule(*models)
+    ensure_retention_schedule(*models)
 
 
 class Migration(migrations.Migration):
