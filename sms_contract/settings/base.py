@@ -128,6 +128,29 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+# A streaming read replica for pages and reports (docs/operations.md "A primary and a read replica"): unset, every
+# query goes to DATABASE_URL.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Both do nothing without a replica.
+DATABASE_ROUTERS = ["sms_contract.db_router.ReplicaRouter"]
+MIDDLEWARE.append("sms_contract.db_router.ReplicaReadsMiddleware")
+# GET pages (regular expressions on the path) read from the replica when there is one.
+REPLICA_PAGES = env.list(
+    "REPLICA_PAGES",
+    default=[
+        r"^/$",
+        r"^/finance/",
+        r"^/portal/",
+        r"^/admin/gateway/message/$",
+        r"^/admin/gateway/dailycount/$",
+        r"^/admin/billing/",
+        r"^/admin/assessment/",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
