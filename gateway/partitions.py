@@ -193,6 +193,11 @@ def create_month(cursor, table: Table, month: date, fill: Callable[[str], None] 
     """Create and attach the partition of `month` (rows of that month waiting in the default partition are
     moved into it first; `fill(name)` may load rows into the new table before it is attached, as a restore
     does). Returns how many rows were moved from the default partition."""
+    with transaction.atomic():
+        return _create_month(cursor, table, month, fill)
+
+
+def _create_month(cursor, table: Table, month: date, fill: Callable[[str], None] | None) -> int:
     name = table.partition(month)
     start, end = month_bounds(month)
     storage = _storage(cursor, table.default)
@@ -237,8 +242,7 @@ def partitions_ensure(*, now: datetime, ahead: int, tables: tuple[Table, ...] = 
             for month in months_between(this_month, add_months(this_month, ahead)):
                 if month in have:
                     continue
-                with transaction.atomic():
-                    create_month(cursor, table, month)
+                create_month(cursor, table, month)
                 created.append(table.partition(month))
     return created
 
@@ -298,11 +302,14 @@ def convert_prepare(*, table: Table, now: datetime, ahead: int) -> int:
                 f"foreign keys reference {table.name} ({', '.join(incoming)}): a partitioned table's key is "
                 f"(id, {table.key}); declare them db_constraint=False (ADR 0115) and migrate first"
             )
+        # The oldest row before the lock (the key may have no index: a scan); rows written meanwhile are new.
+        cursor.execute(f"SELECT min({table.key}) FROM {table.name}")
+        oldest = cursor.fetchone()[0]
         # Writers wait for the few statements below, so no row is written between the snapshot of max(id)
         # and the trigger.
         cursor.execute(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"SELECT coalesce(max(id), 0), min({table.key}) FROM {table.name}")
-        upto, oldest = cursor.fetchone()
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}")
+        upto = cursor.fetchone()[0]
         cursor.execute(
             f"CREATE TABLE {table.shadow} (LIKE {table.name} INCLUDING DEFAULTS INCLUDING IDENTITY "
             f"INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE) PARTITION BY RANGE ({table.key})"
