@@ -508,11 +508,7 @@ def main() -> None:
         try:
             print(json.dumps(bench.run(args.convert)), flush=True)
         finally:
-            from django.db import connections
-
-            connections.close_all()
-            if not args.keep:
-                psql(f"DROP DATABASE IF EXISTS {args.db}")
+            finish(args)
         return
     results = []
     try:
@@ -526,11 +522,16 @@ def main() -> None:
         if len(results) == 2:
             print("extrapolated to", f"{args.target:,}", json.dumps(extrapolate(*results, args.target)), flush=True)
     finally:
-        from django.db import connections
+        finish(args)
 
-        connections.close_all()
-        if not args.keep:
-            psql(f"DROP DATABASE IF EXISTS {args.db}")
+
+def finish(args) -> None:
+    """Close the connections and drop the benchmark database (unless --keep)."""
+    from django.db import connections
+
+    connections.close_all()
+    if not args.keep:
+        psql(f"DROP DATABASE IF EXISTS {args.db}")
 
 
 if __name__ == "__main__":
