@@ -7,12 +7,14 @@ from django.test import RequestFactory
 
 from billing.models import Statement
 from gateway.models import Message
+from sms_contract import db_router
 from sms_contract.db_router import ReplicaReadsMiddleware, ReplicaRouter, replica_reads
 
 
 @pytest.fixture
-def with_replica(settings):
-    settings.DATABASES = {**settings.DATABASES, "replica": {"ENGINE": "django.db.backends.postgresql"}}
+def with_replica(monkeypatch):
+    """As if DATABASE_REPLICA_URL were set (the decisions only; no query is run)."""
+    monkeypatch.setattr(db_router, "replica_configured", lambda: True)
 
 
 def _decision_for(path, method="get"):
