@@ -1,6 +1,6 @@
 """Scale benchmark (issue 16): the partitioned message tables with a year of older traffic, on PostgreSQL.
 
-    .venv/bin/python bench/scale_bench.py                                   # points 4M and 12M rows (see below)
+    .venv/bin/python bench/scale_bench.py                                   # points 3M and 10M rows (see below)
     .venv/bin/python bench/scale_bench.py --points 20000,60000 --batches 5  # a quick run (a minute)
     .venv/bin/python bench/scale_bench.py --convert 1000000                 # partition_tables on 1M rows, intake on
 
@@ -10,7 +10,7 @@
 2. For each point (a number of older messages): tops the tables up by INSERT … SELECT generate_series to that
    many finished messages spread evenly over the 12 finished months before this one, each with one segment
    (a Msg_Id) and its own client_ref, and the daily counts the sender would have written for them; ANALYZE.
-   At 2M and 6M messages the tables hold 4M and 12M rows (messages + segments).
+   At 1.5M and 5M messages the tables hold 3M and 10M rows (messages + segments).
 3. Measures at each point: intake (the intake service in-process, batches of 1,000 free-content messages,
    one thread: the web tier is `bench/gateway_intake_bench.py`'s), the claim of 1,000 (median of 30), the
    admin message list's first page (default range, all, a filter, two searches) through Django's test
@@ -479,7 +479,7 @@ def extrapolate(a: dict, b: dict, target: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="sms_bench_scale")
-    parser.add_argument("--points", default="2000000,6000000", help="older messages at each point (two)")
+    parser.add_argument("--points", default="1500000,5000000", help="older messages at each point (two)")
     parser.add_argument("--batches", type=int, default=30, help="intake batches of 1,000 per point")
     parser.add_argument("--target", type=int, default=50_000_000)
     parser.add_argument("--keep", action="store_true", help="do not drop the database at the end")
