@@ -486,3 +486,23 @@ def client_ref_guard(*, client_id: int, refs: set[str], now: datetime) -> None:
         )
         if cursor.fetchone():
             raise IntegrityError("client_ref already stored in another month's partition")
+
+
+def partitions_problems(*, now: datetime, tables: tuple[Table, ...] = TABLES) -> list[str]:
+    """What `manage.py health partitions` reports: next month's partition missing, rows parked in a default
+    partition. Empty when all is well (and on SQLite, and for tables not partitioned yet)."""
+    if not is_postgresql():
+        return []
+    problems = []
+    next_month = add_months(month_of(now), 1)
+    with connection.cursor() as cursor:
+        for table in tables:
+            if not is_partitioned(cursor, table.name):
+                continue
+            if next_month not in month_partitions(cursor, table):
+                problems.append(f"{table.partition(next_month)} missing (beat's partitions_ensure_task not running?)")
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table.default} LIMIT 1000) x")
+            parked = cursor.fetchone()[0]
+            if parked:
+                problems.append(f"{table.default} holds {parked}{'+' if parked == 1000 else ''} rows")
+    return problems

@@ -2,7 +2,7 @@
 ahead (and rows parked in the default partition moved), the online conversion of an existing table with
 writes going on, and client_ref uniqueness across a month boundary."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -193,3 +193,14 @@ def test_with_everything_partitioned_the_command_only_creates_partitions_ahead(c
     call_command("partition_tables")
     assert "gateway_message: partitioned" in capsys.readouterr().out
     assert partitions.default_rows(MESSAGES) == 0
+
+
+def test_health_reports_a_missing_month_and_rows_in_a_default_partition(contract):
+    call_command("health", "partitions")  # the migration made the months ahead
+    node = CarrierNodeFactory(contract=contract)
+    far = datetime(2040, 1, 5, tzinfo=SHANGHAI)
+    UnmatchedReport.objects.create(carrier_msg_id=1, stat="DELIVRD", node=node, received_at=far)
+    with pytest.raises(CommandError, match="gateway_unmatchedreport_default holds 1 rows"):
+        call_command("health", "partitions")
+    problems = partitions.partitions_problems(now=far)
+    assert f"{MESSAGES.partition(date(2040, 2, 1))} missing" in problems[0]

@@ -1,4 +1,5 @@
-"""manage.py health beat|backup: the compose health checks of the services that answer no HTTP."""
+"""manage.py health beat|backup|partitions: the compose health checks of the services that answer no HTTP, and
+the message table partitions."""
 
 import time
 from datetime import datetime
@@ -14,14 +15,25 @@ class Command(BaseCommand):
     help = (
         "Exit 0 when the service is healthy. beat: its heartbeat file (CELERY_BEAT_HEARTBEAT_FILE) was touched "
         "within --max-age seconds (default 60). backup: the newest complete backup is younger than --max-age "
-        "seconds (default 26 h)."
+        "seconds (default 26 h). partitions: next month's partition of every message table exists and no row "
+        "waits in a default partition (PostgreSQL)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("service", choices=["beat", "backup"])
+        parser.add_argument("service", choices=["beat", "backup", "partitions"])
         parser.add_argument("--max-age", type=int, default=None, help="seconds")
 
     def handle(self, *args, service, max_age=None, **options):
+        if service == "partitions":
+            from django.utils import timezone
+
+            from gateway.partitions import partitions_problems
+
+            problems = partitions_problems(now=timezone.now())
+            if problems:
+                raise CommandError("partitions: " + "; ".join(problems))
+            self.stdout.write("partitions: ready")
+            return
         if service == "beat":
             limit = max_age or 60
             try:
