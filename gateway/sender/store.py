@@ -141,18 +141,19 @@ _CLAIM_SQL = """
 UPDATE gateway_message m SET lease_owner = %s, lease_until = %s, attempts = m.attempts + 1,
     possible_duplicate = m.possible_duplicate OR m.lease_owner <> ''
 FROM (
-    SELECT id FROM gateway_message
+    SELECT id, created_at FROM gateway_message
     WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < %s)
     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
 ) picked
-WHERE m.id = picked.id
+WHERE m.id = picked.id AND m.created_at = picked.created_at
 RETURNING m.id, m.contract_id, m.notice_type_id, m.mobile, m.content, m.src_id, m.units, m.segments, m.valid_until,
     m.possible_duplicate
 """
 
 
 def _claim_postgresql(*, owner: str, limit: int, lease_until: datetime, now: datetime) -> list[Claimed]:
-    """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows."""
+    """One statement: pick with SKIP LOCKED over the partial index, lease, return the rows. The join names
+    created_at too, so on the partitioned table each row is found in its own month (ADR 0115)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, [owner, lease_until, now, limit])
         rows = sorted(cursor.fetchall())
