@@ -24,7 +24,7 @@ from gateway.auth import HmacAuthentication
 from gateway.callbacks.feed import feed_read, parse_limit
 from gateway.models import ApiClient, Message, OptOut
 from gateway.services.intake import messages_submit
-from gateway.services.message_reads import message_queryset_for
+from gateway.services.message_reads import client_ref_filter, message_queryset_for
 from gateway.services.optouts import optout_get, optout_set
 from sms_contract.exceptions import ApplicationError
 from sms_contract.masking import display_mobile
@@ -110,7 +110,7 @@ class MessageListCreateApi(GatewayApi):
         if ref is not None:
             if rules.CONTROL_CHARS.search(ref):
                 raise ApplicationError("invalid", "client_ref cannot contain control characters.")
-            qs = qs.filter(client_ref=ref)
+            qs = qs.filter(client_ref=ref) if client is not None else qs.filter(client_ref_filter(ref))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = MessageOutSerializer(page, many=True, context={"request": request, "api_client": client}).data

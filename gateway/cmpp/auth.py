@@ -45,5 +45,6 @@ def authenticator_ismg(status: int, auth_source: bytes, secret: str, status_widt
 
 def verify_authenticator_ismg(received: bytes, status: int, auth_source: bytes, secret: str) -> bool:
     """True when ``received`` matches the 1-byte-Status or the 4-byte-Status form (gateways differ)."""
-    return any(hmac.compare_digest(received, authenticator_ismg(status, auth_source, secret, width))
-               for width in (1, 4))
+    return any(
+        hmac.compare_digest(received, authenticator_ismg(status, auth_source, secret, width)) for width in (1, 4)
+    )

@@ -95,8 +95,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CONTROL_RESPONSES = frozenset((Command.ACTIVE_TEST_RESP, Command.TERMINATE_RESP, Command.QUERY_RESP,
-                                Command.CANCEL_RESP))
+_CONTROL_RESPONSES = frozenset(
+    (Command.ACTIVE_TEST_RESP, Command.TERMINATE_RESP, Command.QUERY_RESP, Command.CANCEL_RESP)
+)
 _DELIVER_RESP2 = struct.Struct(">IIIQB")
 _DELIVER_RESP3 = struct.Struct(">IIIQI")
 _FLOW_CONTROL = Result.FLOW_CONTROL  # read per SUBMIT_RESP: a module global is 7x cheaper than Result.FLOW_CONTROL
@@ -381,8 +382,9 @@ class _Link(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.session._link_lost(self, ConnectionLost(f"connection lost: {exc}") if exc else
-                                ConnectionLost("connection closed by the peer"))
+        self.session._link_lost(
+            self, ConnectionLost(f"connection lost: {exc}") if exc else ConnectionLost("connection closed by the peer")
+        )
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -452,7 +454,7 @@ class _Link(asyncio.Protocol):
 def _strip_86(number: str) -> str:
     for prefix in ("+86", "86"):
         if number.startswith(prefix) and len(number) - len(prefix) == 11:
-            return number[len(prefix):]
+            return number[len(prefix) :]
     return number
 
 
@@ -466,9 +468,14 @@ class Session:
     every state change with the error that caused it, if any.
     """
 
-    def __init__(self, config: SessionConfig, on_deliver: DeliverCallback | None = None, *,
-                 deliver_queue: asyncio.Queue[DeliverEvent] | None = None,
-                 on_state: Callable[[SessionState, BaseException | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: SessionConfig,
+        on_deliver: DeliverCallback | None = None,
+        *,
+        deliver_queue: asyncio.Queue[DeliverEvent] | None = None,
+        on_state: Callable[[SessionState, BaseException | None], None] | None = None,
+    ) -> None:
         if on_deliver is not None and deliver_queue is not None:
             raise ValueError("give on_deliver or deliver_queue, not both")
         self.config = config
@@ -487,9 +494,19 @@ class Session:
         self._pump_scheduled = False
         self._wake: asyncio.TimerHandle | None = None
         self._tick: asyncio.TimerHandle | None = None
-        self._tick_interval = max(0.005, min(1.0, min(config.response_timeout, config.heartbeat_interval,
-                                                      config.reassembly_timeout,
-                                                      config.queue_timeout or config.response_timeout) / 4))
+        self._tick_interval = max(
+            0.005,
+            min(
+                1.0,
+                min(
+                    config.response_timeout,
+                    config.heartbeat_interval,
+                    config.reassembly_timeout,
+                    config.queue_timeout or config.response_timeout,
+                )
+                / 4,
+            ),
+        )
         self._queue_timeout = config.queue_timeout if config.queue_timeout is not None else config.response_timeout
         self._reassembler: Reassembler[tuple[_Link, int, int]] = Reassembler(config.reassembly_timeout)
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -682,8 +699,9 @@ class Session:
         self.stats.disconnects += 1
         for entry in link.inflight.values():
             if type(entry) is _Seg:
-                self._seg_done(entry, _AMBIGUOUS, f"sent, but the connection was lost before the answer ({error})",
-                               cause=error)
+                self._seg_done(
+                    entry, _AMBIGUOUS, f"sent, but the connection was lost before the answer ({error})", cause=error
+                )
             elif entry.future is not None and not entry.future.done():  # type: ignore[union-attr]
                 entry.future.set_exception(error)  # type: ignore[union-attr]
         link.inflight.clear()
@@ -784,8 +802,17 @@ class Session:
         valid = smpp_time(req.valid_until) if req.valid_until is not None else ""
         at = smpp_time(req.at_time) if req.at_time is not None else ""
         service_id, fee_terminal, msg_src, fee_type, fee_code, valid_b, at_b, src_id, link_id = submit_text_fields(
-            v3, req.service_id, req.fee_terminal_id, req.msg_src or self.config.sp_id, req.fee_type, req.fee_code,
-            valid, at, req.src_id, req.link_id)
+            v3,
+            req.service_id,
+            req.fee_terminal_id,
+            req.msg_src or self.config.sp_id,
+            req.fee_type,
+            req.fee_code,
+            valid,
+            at,
+            req.src_id,
+            req.link_id,
+        )
         term = TERMINAL_ID_SIZE_V3 if v3 else TERMINAL_ID_SIZE_V2
         if isinstance(req.dest, str):
             raise PduEncodeError("SubmitRequest.dest is a list of numbers, not one string")
@@ -793,10 +820,34 @@ class Session:
         total = len(contents)
         udhi = 1 if total > 1 else 0
         try:
-            return [pack_submit_body(v3, 0, total, number, req.registered_delivery, req.msg_level, service_id,
-                                     req.fee_user_type, fee_terminal, 0, req.tp_pid, udhi, msg_fmt, msg_src,
-                                     fee_type, fee_code, valid_b, at_b, src_id, dests, 0, content, link_id)
-                    for number, content in enumerate(contents, 1)]
+            return [
+                pack_submit_body(
+                    v3,
+                    0,
+                    total,
+                    number,
+                    req.registered_delivery,
+                    req.msg_level,
+                    service_id,
+                    req.fee_user_type,
+                    fee_terminal,
+                    0,
+                    req.tp_pid,
+                    udhi,
+                    msg_fmt,
+                    msg_src,
+                    fee_type,
+                    fee_code,
+                    valid_b,
+                    at_b,
+                    src_id,
+                    dests,
+                    0,
+                    content,
+                    link_id,
+                )
+                for number, content in enumerate(contents, 1)
+            ]
         except struct.error as exc:
             raise PduEncodeError(f"invalid SUBMIT field value: {exc}") from exc
 
@@ -885,8 +936,9 @@ class Session:
         seg.fc_count += 1
         if self._state is not SessionState.CONNECTED:
             seg.msg.last_result = Result.FLOW_CONTROL
-            self._seg_done(seg, _NOT_SENT, "flow control (result 8) while closing",
-                           cause=SessionClosed("the session was closed"))
+            self._seg_done(
+                seg, _NOT_SENT, "flow control (result 8) while closing", cause=SessionClosed("the session was closed")
+            )
             return
         if seg.fc_count > cfg.flow_control_retries or seg.msg.future.done():
             seg.msg.last_result = Result.FLOW_CONTROL
@@ -1010,9 +1062,17 @@ class Session:
             return
         if report is not None:
             self.stats.reports += 1
-            event: DeliverEvent = _new_report(report.msg_id, report.stat, report.submit_time, report.done_time,
-                                              report.dest_terminal_id, report.smsc_sequence, deliver.dest_id,
-                                              deliver.service_id, deliver.msg_id)
+            event: DeliverEvent = _new_report(
+                report.msg_id,
+                report.stat,
+                report.submit_time,
+                report.done_time,
+                report.dest_terminal_id,
+                report.smsc_sequence,
+                deliver.dest_id,
+                deliver.service_id,
+                deliver.msg_id,
+            )
             self._dispatch(event, ((link, seq, deliver.msg_id),))
             return
         content = deliver.msg_content
@@ -1020,24 +1080,50 @@ class Session:
         if deliver.tp_udhi & UDHI_MASK:
             concat, content = parse_udh(content)
             if concat is not None and concat.total > 1:
-                key = (src, deliver.dest_id, concat.reference, concat.total, deliver.msg_fmt, deliver.service_id,
-                       deliver.link_id)
-                assembled = self._reassembler.add(key, concat.total, concat.number, content, self._loop.time(),
-                                                  (link, seq, deliver.msg_id))
+                key = (
+                    src,
+                    deliver.dest_id,
+                    concat.reference,
+                    concat.total,
+                    deliver.msg_fmt,
+                    deliver.service_id,
+                    deliver.link_id,
+                )
+                assembled = self._reassembler.add(
+                    key, concat.total, concat.number, content, self._loop.time(), (link, seq, deliver.msg_id)
+                )
                 if assembled is not None:
                     self._deliver_assembled(assembled)
                 return
         self.stats.mos += 1
-        event = DeliverMO(src, deliver.dest_id, decode_text(content, deliver.msg_fmt, "replace"), deliver.msg_fmt,
-                          deliver.service_id, deliver.link_id, deliver.msg_id, content)
+        event = DeliverMO(
+            src,
+            deliver.dest_id,
+            decode_text(content, deliver.msg_fmt, "replace"),
+            deliver.msg_fmt,
+            deliver.service_id,
+            deliver.link_id,
+            deliver.msg_id,
+            content,
+        )
         self._dispatch(event, ((link, seq, deliver.msg_id),))
 
     def _deliver_assembled(self, assembled: Any) -> None:
         src, dest_id, _, total, msg_fmt, service_id, link_id = assembled.key
         self.stats.mos += 1
         tokens = assembled.tokens
-        event = DeliverMO(src, dest_id, decode_text(assembled.payload, msg_fmt, "replace"), msg_fmt, service_id,
-                          link_id, tokens[0][2], assembled.payload, total, assembled.missing)
+        event = DeliverMO(
+            src,
+            dest_id,
+            decode_text(assembled.payload, msg_fmt, "replace"),
+            msg_fmt,
+            service_id,
+            link_id,
+            tokens[0][2],
+            assembled.payload,
+            total,
+            assembled.missing,
+        )
         self._dispatch(event, tokens)
 
     def _dispatch(self, event: DeliverEvent, acks: Sequence[tuple[_Link, int, int]]) -> None:
@@ -1073,4 +1159,3 @@ class Session:
             return
         for link, seq, msg_id in acks:
             self._ack(link, seq, msg_id)
-

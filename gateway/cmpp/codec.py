@@ -55,6 +55,6 @@ class FrameReader:
             end = off + length
             if end > size:
                 break
-            yield command_id, seq, buf[off + HEADER_SIZE:end]
+            yield command_id, seq, buf[off + HEADER_SIZE : end]
             off = end
         self._buffer = buf[off:] if off else buf

@@ -116,5 +116,6 @@ class MsgIdGenerator:
         t = time.localtime(second)
         self._second = second
         self._seq = 0
-        self._prefix = (t.tm_mon << 60 | t.tm_mday << 55 | t.tm_hour << 50 | t.tm_min << 44 | t.tm_sec << 38
-                        | self._gateway_bits)
+        self._prefix = (
+            t.tm_mon << 60 | t.tm_mday << 55 | t.tm_hour << 50 | t.tm_min << 44 | t.tm_sec << 38 | self._gateway_bits
+        )

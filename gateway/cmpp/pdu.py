@@ -111,10 +111,11 @@ def frozen_builder(cls: type[_T]) -> Callable[..., _T]:
     generates ``__init__``.
     """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    source = (f"class Twin(base):\n"
-              f"    __slots__ = {tuple(names)!r}\n"
-              f"    def __init__(self, {', '.join(names)}):\n"
-              + "".join(f"        self.{name} = {name}\n" for name in names))
+    source = (
+        f"class Twin(base):\n"
+        f"    __slots__ = {tuple(names)!r}\n"
+        f"    def __init__(self, {', '.join(names)}):\n" + "".join(f"        self.{name} = {name}\n" for name in names)
+    )
     namespace: dict[str, Any] = {"base": cls.__bases__[0]}
     exec(source, namespace)  # noqa: S102 - fixed source built from the dataclass's own field names
     twin = namespace["Twin"]
@@ -162,8 +163,9 @@ class Connect(Pdu):
     def encode_body(self, version: int) -> bytes:
         if len(self.authenticator_source) != 16:
             raise PduEncodeError("AuthenticatorSource must be 16 bytes")
-        return _CONNECT.pack(octet(self.source_addr, 6, "Source_Addr"), self.authenticator_source,
-                             self.version, self.timestamp)
+        return _CONNECT.pack(
+            octet(self.source_addr, 6, "Source_Addr"), self.authenticator_source, self.version, self.timestamp
+        )
 
     @classmethod
     def decode_body(cls, body: bytes, version: int) -> Connect:
@@ -249,11 +251,31 @@ _SUBMIT_HEAD3 = struct.Struct(">QBBBB10sB32sBBBB6s2s6s17s17s21sB")
 MAX_DESTS = 99
 
 
-def pack_submit_body(v3: bool, msg_id: int, pk_total: int, pk_number: int, registered_delivery: int,
-                     msg_level: int, service_id: bytes, fee_user_type: int, fee_terminal_id: bytes,
-                     fee_terminal_type: int, tp_pid: int, tp_udhi: int, msg_fmt: int, msg_src: bytes,
-                     fee_type: bytes, fee_code: bytes, valid_time: bytes, at_time: bytes, src_id: bytes,
-                     dests: Sequence[bytes], dest_terminal_type: int, content: bytes, link_id: bytes) -> bytes:
+def pack_submit_body(
+    v3: bool,
+    msg_id: int,
+    pk_total: int,
+    pk_number: int,
+    registered_delivery: int,
+    msg_level: int,
+    service_id: bytes,
+    fee_user_type: int,
+    fee_terminal_id: bytes,
+    fee_terminal_type: int,
+    tp_pid: int,
+    tp_udhi: int,
+    msg_fmt: int,
+    msg_src: bytes,
+    fee_type: bytes,
+    fee_code: bytes,
+    valid_time: bytes,
+    at_time: bytes,
+    src_id: bytes,
+    dests: Sequence[bytes],
+    dest_terminal_type: int,
+    content: bytes,
+    link_id: bytes,
+) -> bytes:
     """Pack a SUBMIT body from already-encoded fields (the client's hot path and :class:`Submit` share it).
 
     Byte fields must already fit their size; terminal numbers are padded here. Raises ``struct.error`` for
@@ -265,15 +287,50 @@ def pack_submit_body(v3: bool, msg_id: int, pk_total: int, pk_number: int, regis
     if len(content) > 255:
         raise PduEncodeError(f"Msg_Content of {len(content)} bytes does not fit Msg_Length")
     if v3:
-        head = _SUBMIT_HEAD3.pack(msg_id, pk_total, pk_number, registered_delivery, msg_level, service_id,
-                                  fee_user_type, fee_terminal_id, fee_terminal_type, tp_pid, tp_udhi,
-                                  msg_fmt, msg_src, fee_type, fee_code, valid_time, at_time, src_id, n)
+        head = _SUBMIT_HEAD3.pack(
+            msg_id,
+            pk_total,
+            pk_number,
+            registered_delivery,
+            msg_level,
+            service_id,
+            fee_user_type,
+            fee_terminal_id,
+            fee_terminal_type,
+            tp_pid,
+            tp_udhi,
+            msg_fmt,
+            msg_src,
+            fee_type,
+            fee_code,
+            valid_time,
+            at_time,
+            src_id,
+            n,
+        )
         tail = bytes((dest_terminal_type, len(content)))
         pad, reserve = 32, 20
     else:
-        head = _SUBMIT_HEAD2.pack(msg_id, pk_total, pk_number, registered_delivery, msg_level, service_id,
-                                  fee_user_type, fee_terminal_id, tp_pid, tp_udhi, msg_fmt, msg_src,
-                                  fee_type, fee_code, valid_time, at_time, src_id, n)
+        head = _SUBMIT_HEAD2.pack(
+            msg_id,
+            pk_total,
+            pk_number,
+            registered_delivery,
+            msg_level,
+            service_id,
+            fee_user_type,
+            fee_terminal_id,
+            tp_pid,
+            tp_udhi,
+            msg_fmt,
+            msg_src,
+            fee_type,
+            fee_code,
+            valid_time,
+            at_time,
+            src_id,
+            n,
+        )
         tail = bytes((len(content),))
         pad, reserve = 21, 8
     if n == 1:
@@ -284,9 +341,17 @@ def pack_submit_body(v3: bool, msg_id: int, pk_total: int, pk_number: int, regis
     return b"".join((head, terminals, tail, content, link_id, b"\x00" * (reserve - len(link_id))))
 
 
-_SUBMIT_TEXT_FIELDS = (("Service_Id", 10, 10), ("Fee_terminal_Id", 21, 32), ("Msg_src", 6, 6), ("FeeType", 2, 2),
-                       ("FeeCode", 6, 6), ("ValId_Time", 17, 17), ("At_Time", 17, 17), ("Src_Id", 21, 21),
-                       ("LinkID", 8, 20))
+_SUBMIT_TEXT_FIELDS = (
+    ("Service_Id", 10, 10),
+    ("Fee_terminal_Id", 21, 32),
+    ("Msg_src", 6, 6),
+    ("FeeType", 2, 2),
+    ("FeeCode", 6, 6),
+    ("ValId_Time", 17, 17),
+    ("At_Time", 17, 17),
+    ("Src_Id", 21, 21),
+    ("LinkID", 8, 20),
+)
 _text_field_cache: dict[tuple[object, ...], tuple[bytes, ...]] = {}
 
 
@@ -299,8 +364,10 @@ def submit_text_fields(v3: bool, *values: str) -> tuple[bytes, ...]:
     key = (v3, *values)
     encoded = _text_field_cache.get(key)
     if encoded is None:
-        encoded = tuple(octet(value, size3 if v3 else size2, name)
-                        for value, (name, size2, size3) in zip(values, _SUBMIT_TEXT_FIELDS, strict=True))
+        encoded = tuple(
+            octet(value, size3 if v3 else size2, name)
+            for value, (name, size2, size3) in zip(values, _SUBMIT_TEXT_FIELDS, strict=True)
+        )
         if len(_text_field_cache) >= 4096:
             _text_field_cache.clear()
         _text_field_cache[key] = encoded
@@ -343,14 +410,44 @@ class Submit(Pdu):
         v3 = version >= V30  # is_v3(), inlined on this hot path
         term = 32 if v3 else 21
         service_id, fee_terminal_id, msg_src, fee_type, fee_code, valid_time, at_time, src_id, link_id = (
-            submit_text_fields(v3, self.service_id, self.fee_terminal_id, self.msg_src, self.fee_type,
-                               self.fee_code, self.valid_time, self.at_time, self.src_id, self.link_id))
+            submit_text_fields(
+                v3,
+                self.service_id,
+                self.fee_terminal_id,
+                self.msg_src,
+                self.fee_type,
+                self.fee_code,
+                self.valid_time,
+                self.at_time,
+                self.src_id,
+                self.link_id,
+            )
+        )
         return pack_submit_body(
-            v3, self.msg_id, self.pk_total, self.pk_number, self.registered_delivery, self.msg_level, service_id,
-            self.fee_user_type, fee_terminal_id, self.fee_terminal_type, self.tp_pid, self.tp_udhi, self.msg_fmt,
-            msg_src, fee_type, fee_code, valid_time, at_time, src_id,
-            [octet(d, term, "Dest_terminal_Id") for d in self.dest_terminal_ids], self.dest_terminal_type,
-            self.msg_content, link_id)
+            v3,
+            self.msg_id,
+            self.pk_total,
+            self.pk_number,
+            self.registered_delivery,
+            self.msg_level,
+            service_id,
+            self.fee_user_type,
+            fee_terminal_id,
+            self.fee_terminal_type,
+            self.tp_pid,
+            self.tp_udhi,
+            self.msg_fmt,
+            msg_src,
+            fee_type,
+            fee_code,
+            valid_time,
+            at_time,
+            src_id,
+            [octet(d, term, "Dest_terminal_Id") for d in self.dest_terminal_ids],
+            self.dest_terminal_type,
+            self.msg_content,
+            link_id,
+        )
 
     @classmethod
     def decode_body(cls, body: bytes, version: int) -> Submit:
@@ -366,8 +463,9 @@ class Submit(Pdu):
         if size < off + (2 if v3 else 1):
             raise PduLengthError(f"SUBMIT body of {size} bytes is too short for {n} destinations")
         if v3:
-            (msg_id, pk_total, pk_number, reg, level, fee_user_type, fee_terminal_type, tp_pid, tp_udhi, msg_fmt,
-             _) = values
+            (msg_id, pk_total, pk_number, reg, level, fee_user_type, fee_terminal_type, tp_pid, tp_udhi, msg_fmt, _) = (
+                values
+            )
             dest_type = body[off]
             length = body[off + 1]
             content_at = off + 2
@@ -387,22 +485,46 @@ class Submit(Pdu):
         if n == 1:
             dests: tuple[str, ...] = (t[base:off].partition(z)[0],)
         else:
-            dests = tuple(t[i:i + term].partition(z)[0] for i in range(base, off, term))
+            dests = tuple(t[i : i + term].partition(z)[0] for i in range(base, off, term))
         end = content_at + length
         return _new_submit(
-            msg_id, pk_total, pk_number, reg, level, t[sv0:sv1].partition(z)[0], fee_user_type,
-            t[ft0:ft1].partition(z)[0], fee_terminal_type, tp_pid, tp_udhi, msg_fmt, t[ms0:ms1].partition(z)[0],
-            t[ty0:ty1].partition(z)[0], t[fc0:fc1].partition(z)[0], t[va0:va1].partition(z)[0],
-            t[at0:at1].partition(z)[0], t[si0:si1].partition(z)[0], dests, dest_type, body[content_at:end],
-            t[end:].partition(z)[0])
+            msg_id,
+            pk_total,
+            pk_number,
+            reg,
+            level,
+            t[sv0:sv1].partition(z)[0],
+            fee_user_type,
+            t[ft0:ft1].partition(z)[0],
+            fee_terminal_type,
+            tp_pid,
+            tp_udhi,
+            msg_fmt,
+            t[ms0:ms1].partition(z)[0],
+            t[ty0:ty1].partition(z)[0],
+            t[fc0:fc1].partition(z)[0],
+            t[va0:va1].partition(z)[0],
+            t[at0:at1].partition(z)[0],
+            t[si0:si1].partition(z)[0],
+            dests,
+            dest_type,
+            body[content_at:end],
+            t[end:].partition(z)[0],
+        )
 
 
 # Decoding layouts: the integer fields (text fields skipped as pad bytes) and the (start, end) of each text
 # field: Service_Id, Fee_terminal_Id, Msg_src, FeeType, FeeCode, ValId_Time, At_Time, Src_Id.
-_SUBMIT_DECODE2 = (struct.Struct(">QBBBB10xB21xBBB6x2x6x17x17x21xB"),
-                   (12, 22, 23, 44, 47, 53, 53, 55, 55, 61, 61, 78, 78, 95, 95, 116), 21)
-_SUBMIT_DECODE3 = (struct.Struct(">QBBBB10xB32xBBBB6x2x6x17x17x21xB"),
-                   (12, 22, 23, 55, 59, 65, 65, 67, 67, 73, 73, 90, 90, 107, 107, 128), 32)
+_SUBMIT_DECODE2 = (
+    struct.Struct(">QBBBB10xB21xBBB6x2x6x17x17x21xB"),
+    (12, 22, 23, 44, 47, 53, 53, 55, 55, 61, 61, 78, 78, 95, 95, 116),
+    21,
+)
+_SUBMIT_DECODE3 = (
+    struct.Struct(">QBBBB10xB32xBBBB6x2x6x17x17x21xB"),
+    (12, 22, 23, 55, 59, 65, 65, 67, 67, 73, 73, 90, 90, 107, 107, 128),
+    32,
+)
 
 
 _RESP2 = struct.Struct(">QB")
@@ -475,14 +597,31 @@ class Deliver(Pdu):
         dest_id = octet(self.dest_id, 21, "Dest_Id")
         service_id = octet(self.service_id, 10, "Service_Id")
         if is_v3(version):
-            head = _DELIVER_HEAD3.pack(self.msg_id, dest_id, service_id, self.tp_pid, self.tp_udhi,
-                                       self.msg_fmt, octet(self.src_terminal_id, 32, "Src_terminal_Id"),
-                                       self.src_terminal_type, self.registered_delivery, len(self.msg_content))
+            head = _DELIVER_HEAD3.pack(
+                self.msg_id,
+                dest_id,
+                service_id,
+                self.tp_pid,
+                self.tp_udhi,
+                self.msg_fmt,
+                octet(self.src_terminal_id, 32, "Src_terminal_Id"),
+                self.src_terminal_type,
+                self.registered_delivery,
+                len(self.msg_content),
+            )
             link = octet(self.link_id, 20, "LinkID").ljust(20, b"\x00")
         else:
-            head = _DELIVER_HEAD2.pack(self.msg_id, dest_id, service_id, self.tp_pid, self.tp_udhi,
-                                       self.msg_fmt, octet(self.src_terminal_id, 21, "Src_terminal_Id"),
-                                       self.registered_delivery, len(self.msg_content))
+            head = _DELIVER_HEAD2.pack(
+                self.msg_id,
+                dest_id,
+                service_id,
+                self.tp_pid,
+                self.tp_udhi,
+                self.msg_fmt,
+                octet(self.src_terminal_id, 21, "Src_terminal_Id"),
+                self.registered_delivery,
+                len(self.msg_content),
+            )
             link = octet(self.link_id, 8, "Reserved").ljust(8, b"\x00")
         return b"".join((head, self.msg_content, link))
 
@@ -505,8 +644,19 @@ class Deliver(Pdu):
             raise PduLengthError(f"DELIVER body has {size} bytes, its fields say {end + (20 if v3 else 8)}")
         t = body.decode("latin-1")  # one decode, then slices (as in Submit.decode_body)
         z = "\x00"
-        return _new_deliver(msg_id, t[8:29].partition(z)[0], t[29:39].partition(z)[0], tp_pid, tp_udhi, fmt,
-                            t[42:src_end].partition(z)[0], src_type, reg, body[start:end], t[end:].partition(z)[0])
+        return _new_deliver(
+            msg_id,
+            t[8:29].partition(z)[0],
+            t[29:39].partition(z)[0],
+            tp_pid,
+            tp_udhi,
+            fmt,
+            t[42:src_end].partition(z)[0],
+            src_type,
+            reg,
+            body[start:end],
+            t[end:].partition(z)[0],
+        )
 
 
 _DELIVER_INTS2 = struct.Struct(">Q21x10xBBB21xBB")
@@ -536,9 +686,13 @@ class StatusReport:
     def encode(self, version: int) -> bytes:
         v3 = is_v3(version)
         return (_REPORT3 if v3 else _REPORT2).pack(
-            self.msg_id, octet(self.stat, 7, "Stat"), octet(self.submit_time, 10, "Submit_time"),
-            octet(self.done_time, 10, "Done_time"), octet(self.dest_terminal_id, 32 if v3 else 21, "Dest"),
-            self.smsc_sequence)
+            self.msg_id,
+            octet(self.stat, 7, "Stat"),
+            octet(self.submit_time, 10, "Submit_time"),
+            octet(self.done_time, 10, "Done_time"),
+            octet(self.dest_terminal_id, 32 if v3 else 21, "Dest"),
+            self.smsc_sequence,
+        )
 
     @classmethod
     def decode(cls, content: bytes) -> StatusReport:
@@ -552,8 +706,14 @@ class StatusReport:
             raise PduLengthError(f"status report of {size} bytes, expected 60 or 71")
         t = content.decode("latin-1")
         z = "\x00"
-        return _new_report(msg_id, t[8:15].partition(z)[0], t[15:25].partition(z)[0], t[25:35].partition(z)[0],
-                           t[35:size - 4].partition(z)[0], smsc_seq)
+        return _new_report(
+            msg_id,
+            t[8:15].partition(z)[0],
+            t[15:25].partition(z)[0],
+            t[25:35].partition(z)[0],
+            t[35 : size - 4].partition(z)[0],
+            smsc_seq,
+        )
 
 
 _REPORT_INTS2 = struct.Struct(">Q7x10x10x21xI")
@@ -575,8 +735,12 @@ class Query(Pdu):
     COMMAND_ID: ClassVar[int] = Command.QUERY
 
     def encode_body(self, version: int) -> bytes:
-        return _QUERY.pack(octet(self.time, 8, "Time"), self.query_type, octet(self.query_code, 10, "Query_Code"),
-                           octet(self.reserve, 8, "Reserve"))
+        return _QUERY.pack(
+            octet(self.time, 8, "Time"),
+            self.query_type,
+            octet(self.query_code, 10, "Query_Code"),
+            octet(self.reserve, 8, "Reserve"),
+        )
 
     @classmethod
     def decode_body(cls, body: bytes, version: int) -> Query:
@@ -602,9 +766,19 @@ class QueryResp(Pdu):
     COMMAND_ID: ClassVar[int] = Command.QUERY_RESP
 
     def encode_body(self, version: int) -> bytes:
-        return _QUERY_RESP.pack(octet(self.time, 8, "Time"), self.query_type,
-                                octet(self.query_code, 10, "Query_Code"), self.mt_tl_msg, self.mt_tl_usr,
-                                self.mt_scs, self.mt_wt, self.mt_fl, self.mo_scs, self.mo_wt, self.mo_fl)
+        return _QUERY_RESP.pack(
+            octet(self.time, 8, "Time"),
+            self.query_type,
+            octet(self.query_code, 10, "Query_Code"),
+            self.mt_tl_msg,
+            self.mt_tl_usr,
+            self.mt_scs,
+            self.mt_wt,
+            self.mt_fl,
+            self.mo_scs,
+            self.mo_wt,
+            self.mo_fl,
+        )
 
     @classmethod
     def decode_body(cls, body: bytes, version: int) -> QueryResp:
@@ -657,8 +831,22 @@ _new_report = frozen_builder(StatusReport)
 
 PDU_CLASSES: dict[int, type[Pdu]] = {
     cls.COMMAND_ID: cls
-    for cls in (Connect, ConnectResp, Terminate, TerminateResp, Submit, SubmitResp, Deliver, DeliverResp,
-                Query, QueryResp, Cancel, CancelResp, ActiveTest, ActiveTestResp)
+    for cls in (
+        Connect,
+        ConnectResp,
+        Terminate,
+        TerminateResp,
+        Submit,
+        SubmitResp,
+        Deliver,
+        DeliverResp,
+        Query,
+        QueryResp,
+        Cancel,
+        CancelResp,
+        ActiveTest,
+        ActiveTestResp,
+    )
 }
 
 

@@ -127,7 +127,7 @@ def parse_udh(content: bytes) -> tuple[Concat | None, bytes]:
     i = 1
     while i + 2 <= header_end:
         iei, iel = content[i], content[i + 1]
-        data = content[i + 2:i + 2 + iel]
+        data = content[i + 2 : i + 2 + iel]
         if i + 2 + iel > header_end:
             return None, content
         if iei == 0x00 and iel == 3:
@@ -185,8 +185,9 @@ class Reassembler(Generic[_Token]):
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, key: Hashable, total: int, number: int, payload: bytes, now: float,
-            token: _Token) -> Assembled[_Token] | None:
+    def add(
+        self, key: Hashable, total: int, number: int, payload: bytes, now: float, token: _Token
+    ) -> Assembled[_Token] | None:
         entry = self._pending.get(key)
         if entry is None:
             entry = self._pending[key] = _Pending(total, now)

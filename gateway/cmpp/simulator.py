@@ -262,8 +262,11 @@ class _Conn(asyncio.Protocol):
             self.closed = True
         elif command == Command.QUERY:
             day = time.strftime("%Y%m%d")
-            out.append(encode_frame(QueryResp(day, 0, "", sim.stats.submits, sim.stats.submits, sim.stats.submits),
-                                    seq, self.version))
+            out.append(
+                encode_frame(
+                    QueryResp(day, 0, "", sim.stats.submits, sim.stats.submits, sim.stats.submits), seq, self.version
+                )
+            )
         elif command == Command.CANCEL:
             out.append(encode_frame(CancelResp(1), seq, self.version))  # nothing can be cancelled here
         elif command in (Command.TERMINATE_RESP, Command.CONNECT_RESP):
@@ -281,8 +284,7 @@ class _Conn(asyncio.Protocol):
             status = cfg.refuse_logins
         elif secret is None:
             status = 2
-        elif connect.authenticator_source != authenticator_source(connect.source_addr, secret,
-                                                                    connect.timestamp):
+        elif connect.authenticator_source != authenticator_source(connect.source_addr, secret, connect.timestamp):
             status = 3
         elif connect.version >> 4 > cfg.version >> 4 or connect.version >> 4 < 2:
             status = 4
@@ -396,10 +398,21 @@ class Simulator:
     def records(self) -> list[dict[str, Any]]:
         """The most recent accepted segments (``keep_records`` of them), as the log writes them."""
         node = self.config.node_id
-        return [{"msg_id": msg_id, "dest": list(submit.dest_terminal_ids), "src_id": submit.src_id,
-                 "service_id": submit.service_id, "pk_total": submit.pk_total, "pk_number": submit.pk_number,
-                 "text": _segment_text(submit), "msg_fmt": submit.msg_fmt,
-                 "registered_delivery": submit.registered_delivery, "node": node} for msg_id, submit in self._records]
+        return [
+            {
+                "msg_id": msg_id,
+                "dest": list(submit.dest_terminal_ids),
+                "src_id": submit.src_id,
+                "service_id": submit.service_id,
+                "pk_total": submit.pk_total,
+                "pk_number": submit.pk_number,
+                "text": _segment_text(submit),
+                "msg_fmt": submit.msg_fmt,
+                "registered_delivery": submit.registered_delivery,
+                "node": node,
+            }
+            for msg_id, submit in self._records
+        ]
 
     def _flush_log(self) -> None:
         if self._log is not None:
@@ -454,7 +467,8 @@ class Simulator:
                 f'"src_id":{_esc(submit.src_id)},"service_id":{_esc(submit.service_id)},'
                 f'"pk_total":{submit.pk_total},"pk_number":{submit.pk_number},"text":{_esc(_segment_text(submit))},'
                 f'"msg_fmt":{submit.msg_fmt},"registered_delivery":{submit.registered_delivery},'
-                f'"node":{self.config.node_id},"at":{time.time():.4f}}}\n')
+                f'"node":{self.config.node_id},"at":{time.time():.4f}}}\n'
+            )
 
     def _schedule_reports(self, conn: _Conn, msg_id: int, submit: Submit) -> None:
         loop = asyncio.get_running_loop()
@@ -479,8 +493,19 @@ class Simulator:
             self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
             report = _new_status(item.msg_id, stat, stamp, stamp, item.dest, self._smsc_seq)
             conn = item.conn if not item.conn.closed else self._any_conn(item.conn.sp_id)
-            deliver = _new_deliver(self._msg_ids(), item.submit.src_id, item.submit.service_id, 0, 0, 0, item.dest,
-                                   0, 1, report.encode(conn.version if conn else V20), "")
+            deliver = _new_deliver(
+                self._msg_ids(),
+                item.submit.src_id,
+                item.submit.service_id,
+                0,
+                0,
+                0,
+                item.dest,
+                0,
+                1,
+                report.encode(conn.version if conn else V20),
+                "",
+            )
             self.stats.reports_sent += 1
             if conn is None:
                 self._pending_delivers.setdefault(item.conn.sp_id or "", []).append(deliver)
@@ -499,10 +524,21 @@ class Simulator:
         return None
 
     # ------------------------------------------------------------------ uplink
-    async def inject_mo(self, src: str, text: str, dest_id: str | None = None, *, msg_fmt: int | None = None,
-                        order: Sequence[int] | None = None, drop_parts: Sequence[int] = (),
-                        sp_id: str | None = None, link_id: str = "", service_id: str = "",
-                        udhi: int = 1, udh16: bool = False) -> int:
+    async def inject_mo(
+        self,
+        src: str,
+        text: str,
+        dest_id: str | None = None,
+        *,
+        msg_fmt: int | None = None,
+        order: Sequence[int] | None = None,
+        drop_parts: Sequence[int] = (),
+        sp_id: str | None = None,
+        link_id: str = "",
+        service_id: str = "",
+        udhi: int = 1,
+        udh16: bool = False,
+    ) -> int:
         """Send an uplink message from user ``src`` (e.g. "TD"), split into parts when long.
 
         ``order`` lists part numbers in the order to send them (default 1..n); ``drop_parts`` are never sent.
@@ -521,8 +557,19 @@ class Simulator:
         for number in numbers:
             if number in drop_parts:
                 continue
-            deliver = Deliver(self._msg_ids(), dest_id or self.config.mo_dest_id, service_id, 0,
-                              udhi if len(parts) > 1 else 0, fmt, src, 0, 0, parts[number - 1], link_id)
+            deliver = Deliver(
+                self._msg_ids(),
+                dest_id or self.config.mo_dest_id,
+                service_id,
+                0,
+                udhi if len(parts) > 1 else 0,
+                fmt,
+                src,
+                0,
+                0,
+                parts[number - 1],
+                link_id,
+            )
             self.stats.mos_sent += 1
             sent += 1
             if conn is None:
@@ -616,12 +663,27 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     accounts = dict(item.split(":", 1) for item in args.account)
     return SimulatorConfig(
-        host=args.host, port=args.port, sp_id=args.sp_id, secret=args.secret, accounts=accounts,
-        version=args.version, node_id=args.node_id, report_delay=args.report_delay, fail_rate=args.fail_rate,
-        fail_stats=tuple(args.fail_stat or SimulatorConfig.fail_stats), reject_prefixes=tuple(args.reject_prefix),
-        refuse_logins=args.refuse_logins, drop_after=args.drop_after, hang_after=args.hang_after,
-        throttle_rate=args.throttle_rate, answer_delay=args.answer_delay, log_path=args.log_path,
-        mo_file=args.mo_file, mo_dest_id=args.mo_dest_id, seed=args.seed)
+        host=args.host,
+        port=args.port,
+        sp_id=args.sp_id,
+        secret=args.secret,
+        accounts=accounts,
+        version=args.version,
+        node_id=args.node_id,
+        report_delay=args.report_delay,
+        fail_rate=args.fail_rate,
+        fail_stats=tuple(args.fail_stat or SimulatorConfig.fail_stats),
+        reject_prefixes=tuple(args.reject_prefix),
+        refuse_logins=args.refuse_logins,
+        drop_after=args.drop_after,
+        hang_after=args.hang_after,
+        throttle_rate=args.throttle_rate,
+        answer_delay=args.answer_delay,
+        log_path=args.log_path,
+        mo_file=args.mo_file,
+        mo_dest_id=args.mo_dest_id,
+        seed=args.seed,
+    )
 
 
 async def serve(config: SimulatorConfig) -> SimulatorStats:
@@ -629,8 +691,10 @@ async def serve(config: SimulatorConfig) -> SimulatorStats:
     sim = Simulator(config)
     await sim.start()
     version = "3.0" if is_v3(config.version) else "2.0"
-    print(f"CMPP simulator listening on {config.host}:{sim.port} (up to CMPP {version}, node {config.node_id})",
-          flush=True)
+    print(
+        f"CMPP simulator listening on {config.host}:{sim.port} (up to CMPP {version}, node {config.node_id})",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -643,8 +707,9 @@ async def serve(config: SimulatorConfig) -> SimulatorStats:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(serve(config_from_args(args)))
 
 

@@ -36,6 +36,7 @@ from gateway.models import (
     ScopeSegment,
     SendingProfile,
 )
+from gateway.partitions import client_ref_guard
 from gateway.services.ratelimit import counters_add
 from gateway.wakeup import notify_sender
 from sms_contract.exceptions import ApplicationError
@@ -483,6 +484,7 @@ def _insert(ctx: _Context, allowed: list[tuple[Item, rules.Prepared]], outcomes:
             row_items.append(item)
         try:
             with transaction.atomic():
+                client_ref_guard(client_id=ctx.client.id, refs=set(first_by_ref), now=ctx.now)
                 ids = _bulk_insert(rows, _batch_constants(ctx)) if rows else []
                 if rows:
                     transaction.on_commit(notify_sender)

@@ -132,6 +132,29 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+# A streaming read replica for pages and reports (docs/operations.md "A primary and a read replica"): unset, every
+# query goes to DATABASE_URL.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Both do nothing without a replica.
+DATABASE_ROUTERS = ["sms_contract.db_router.ReplicaRouter"]
+MIDDLEWARE.append("sms_contract.db_router.ReplicaReadsMiddleware")
+# GET pages (regular expressions on the path) read from the replica when there is one.
+REPLICA_PAGES = env.list(
+    "REPLICA_PAGES",
+    default=[
+        r"^/$",
+        r"^/finance/",
+        r"^/portal/",
+        r"^/admin/gateway/message/$",
+        r"^/admin/gateway/dailycount/$",
+        r"^/admin/billing/",
+        r"^/admin/assessment/",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -410,6 +433,16 @@ GATEWAY_REPORT_MATCH_GRACE_SECONDS = env.float("GATEWAY_REPORT_MATCH_GRACE_SECON
 # (无状态报告, final): reports die with a node that restarts; nothing may wait forever.
 GATEWAY_NO_REPORT_GRACE_SECONDS = env.float("GATEWAY_NO_REPORT_GRACE_SECONDS", default=3600.0)
 GATEWAY_SENDER_METRICS_PORT = env.int("GATEWAY_SENDER_METRICS_PORT", default=9108)
+
+# --- Partitions and retention of the traffic tables (PostgreSQL; docs/operations.md "Partitions", ADR 0115) -----
+# Month partitions kept ready ahead of this month (beat creates them daily).
+PARTITION_AHEAD_MONTHS = env.int("PARTITION_AHEAD_MONTHS", default=3)
+# The partitioning migration converts tables this small at once; larger ones by `manage.py partition_tables`.
+PARTITION_INLINE_ROWS = env.int("PARTITION_INLINE_ROWS", default=50_000)
+# Months a month of messages is kept after it ends; 0 = the contract's service term plus its confidentiality
+# years (7.2: 12 + 24 = 36 months). Older months are archived (ARCHIVE_DIR) and their partitions dropped.
+MESSAGE_RETENTION_MONTHS = env.int("MESSAGE_RETENTION_MONTHS", default=0)
+ARCHIVE_DIR = env.path("ARCHIVE_DIR", default=str(BASE_DIR / "run" / "archive"))
 
 # --- Gateway intake API (docs/api.md, docs/adr/0030) --------------------------------------------
 # Billing units (70 characters each, signature included) a single notice may have.

@@ -1,7 +1,8 @@
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import factory
 from django.test import Client
+from django.utils import timezone
 
 from gateway.apiclient import SmsApiClient
 from gateway.crypto import encrypt_secret
@@ -58,7 +59,8 @@ class MessageFactory(factory.django.DjangoModelFactory):
     content = "【12123】您好"
     units = 1
     segments = 1
-    created_at = factory.Faker("date_time_this_month", tzinfo=UTC)
+    # Now: inside the admin list's default range (7 days) and this month's partition.
+    created_at = factory.LazyFunction(timezone.now)
     valid_until = factory.LazyAttribute(lambda o: o.created_at + timedelta(hours=24))
 
 
