@@ -68,3 +68,14 @@ def _unused_port() -> int:
 def free_port():
     """free_port() -> a TCP port on 127.0.0.1 nothing listens on right now."""
     return _unused_port
+
+
+@pytest.fixture
+def concurrent_writers():
+    """For tests where several threads write at once: SQLite's shared-cache in-memory test database answers
+    "table is locked" instead of waiting, so they run on PostgreSQL only (production and CI; the SQLite demo
+    runs one sender)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("concurrent writers from several threads need PostgreSQL")

@@ -302,7 +302,9 @@ def test_a_node_refusing_every_destination_loses_nothing(make_node, make_message
     assert not Message.objects.filter(possible_duplicate=True).exists()  # a refusal is no copy
 
 
-def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(make_node, make_messages, free_port):
+def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(
+    make_node, make_messages, free_port, concurrent_writers
+):
     """A wrong password is fixed in the admin while the sender runs: it logs in with the new one and sends,
     without a restart; then the node is disabled and gets no more traffic."""
     from dataclasses import replace
@@ -347,7 +349,7 @@ def test_node_changes_in_the_admin_reach_the_running_sender_within_ten_seconds(m
 
 
 def test_after_a_database_outage_leases_that_ran_out_during_it_stay_with_their_owner(
-    make_node, make_messages, tmp_path, free_port
+    make_node, make_messages, tmp_path, free_port, concurrent_writers
 ):
     """Another sender's leases run out during a 3 s outage only because nobody could renew them: for one lease
     period after it, this sender leaves them alone (their owner renews them or records what the carrier took)

@@ -181,7 +181,7 @@ def test_submitted_without_report_after_validity_and_grace_becomes_no_report(db,
     assert month_evidence(contract_id=lost.contract_id, year=day.year, month=day.month)["no_report"] == 1
 
 
-def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, contract):
+def test_several_senders_open_one_fault_ticket_per_outage(transactional_db, contract, concurrent_writers):
     """Two senders report the same outage at the same moment (the gateway event, which the assessment app
     receives): one severe ticket, not one each; the same outage reported later opens none."""
     import threading
