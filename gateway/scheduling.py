@@ -106,11 +106,3 @@ def parse_send_at(raw: object, *, now: datetime, valid_until: datetime) -> datet
             f"send_at is after the message's validity (until {valid_until.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S%z})"
         )
     return moment if moment > now else None
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:
-    """Delay before retry number `attempt` (1, 2, ...): base × 2^(attempt-1), at most `cap`, scaled by a jitter
-    factor in [0.5, 1.0] (`jitter` is a random number in [0, 1) from the caller), so many failing clients do
-    not retry in step."""
-    delay = min(cap, base * (2 ** max(0, min(attempt - 1, 30))))
-    return delay * (0.5 + 0.5 * jitter)

@@ -5,7 +5,7 @@ oldest first, up to GATEWAY_CALLBACK_BATCH (500) events per request, body `{"eve
 requests the client sends us (`gateway.apiclient.signed_headers`: X-Api-Key = the client's key, the path of
 the callback URL, the client's current secret). A 2xx answer acknowledges the whole request. Anything else, or
 no answer within GATEWAY_CALLBACK_TIMEOUT_SECONDS, holds the client's queue and retries the same oldest events
-after an exponential back-off with jitter (`gateway.scheduling.backoff_seconds`); events that kept failing for
+after an exponential back-off with jitter (`retry_backoff`, the gateway's one `Backoff`); events that kept failing for
 GATEWAY_CALLBACK_RETRY_HOURS are dead-lettered (visible and re-sendable in the admin) and the queue moves on.
 
 A client's events go strictly in id order and one request at a time, so the events of one message arrive in
@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from gateway import scheduling
 from gateway.apiclient import signed_headers
+from gateway.carrier.backoff import Backoff
 from gateway.crypto import decrypt_secret
 from gateway.models import ApiClient, CarrierNode, MessageEvent
 
@@ -62,6 +63,13 @@ class DeliveryConfig:
             backoff_base=settings.GATEWAY_CALLBACK_BACKOFF_BASE_SECONDS,
             backoff_max=settings.GATEWAY_CALLBACK_BACKOFF_MAX_SECONDS,
         )
+
+
+def retry_backoff(cfg: DeliveryConfig) -> Backoff:
+    """The wait before retry n+1 (``.delay(n, rand)``): backoff_base × 2^n, at most backoff_max, times a random
+    factor from 0.5 to 1 (docs/api.md). It is the gateway's one Backoff (gateway.carrier.backoff) centred on
+    0.75 of that delay with a jitter of ±1/3, which spans exactly 0.5 to 1."""
+    return Backoff(base=0.75 * cfg.backoff_base, factor=2.0, cap=0.75 * cfg.backoff_max, jitter=1 / 3)
 
 
 class HttpPoster:
@@ -210,7 +218,7 @@ def _deliver_batch(client: ApiClient, *, poster, cfg, names, now_fn, rng) -> tup
             )
             return "dead", len(dead)
         attempt = rows[0][9] + 1
-        delay = scheduling.backoff_seconds(attempt, base=cfg.backoff_base, cap=cfg.backoff_max, jitter=rng())
+        delay = retry_backoff(cfg).delay(attempt - 1, rng())
         events.update(
             attempts=F("attempts") + 1,
             last_error=error,

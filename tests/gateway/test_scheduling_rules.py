@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway import scheduling
+from gateway.callbacks.delivery import DeliveryConfig, retry_backoff
 from gateway.scheduling import SHANGHAI
 
 
@@ -75,7 +76,10 @@ def test_earliest_send_combines_send_at_and_window():
     assert scheduling.earliest_send(now=now, send_at=None, start=time(8), end=time(21)) is None
 
 
-def test_back_off_doubles_up_to_the_cap_with_jitter():
-    assert scheduling.backoff_seconds(1, base=2, cap=300, jitter=0.999999) == pytest.approx(2, rel=1e-5)
-    assert scheduling.backoff_seconds(4, base=2, cap=300, jitter=0.0) == 8.0
-    assert scheduling.backoff_seconds(20, base=2, cap=300, jitter=0.999999) == pytest.approx(300, rel=1e-5)
+def test_callback_back_off_doubles_up_to_the_cap_times_a_factor_from_half_to_one():
+    cfg = DeliveryConfig(backoff_base=2.0, backoff_max=300.0)
+    wait = retry_backoff(cfg).delay
+    assert wait(0, 0.999999) == pytest.approx(2, rel=1e-5)  # the first retry: at most the base
+    assert wait(3, 0.0) == pytest.approx(8.0)  # 2 × 2^3 = 16, times 0.5
+    assert wait(19, 0.999999) == pytest.approx(300, rel=1e-5)  # capped
+    assert wait(19, 0.0) == pytest.approx(150)
