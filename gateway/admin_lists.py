@@ -1,6 +1,7 @@
 """Admin lists over tables of tens of millions of rows (the message tables): no COUNT(*) over the table, a
 date-bounded default filter, lookups that each use an index (ADR 0116)."""
 
+import json
 from datetime import timedelta
 
 from django.contrib import admin
@@ -23,8 +24,6 @@ def planner_estimate(queryset) -> int | None:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):  # psycopg without the json loader
-        import json
-
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -474,8 +474,6 @@ def client_ref_guard(*, client_id: int, refs: set[str], now: datetime) -> None:
     start, end = month_bounds(month_of(now))
     if now - start >= BOUNDARY_GUARD and end - now >= BOUNDARY_GUARD:
         return
-    from django.db import IntegrityError
-
     with connection.cursor() as cursor:
         if not is_partitioned(cursor, MESSAGES.name):
             return

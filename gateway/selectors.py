@@ -4,12 +4,14 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Max, Sum
+from django.conf import settings
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from contracts.models import Contract
 from gateway.cmpp.msgid import msg_id_from_signed
-from gateway.models import CarrierNode, DailyCount, MessageSegment, NodeStateChange, NoticeType
+from gateway.models import CarrierNode, DailyCount, Message, MessageSegment, NodeStateChange, NoticeType
+from gateway.scheduling import PRIORITIES
 from gateway.sender.rules import SHANGHAI
 
 _RATE_PLACES = Decimal("0.000001")
@@ -123,8 +125,6 @@ def carrier_msg_ids(*, contract_id: int, start: date, end: date) -> Iterator[int
 
 def _longest_validity_hours() -> int:
     """The longest validity a message can have (notice types, the default), plus a day of leases and retries."""
-    from django.conf import settings
-
     longest = NoticeType.objects.aggregate(m=Max("validity_hours"))["m"] or 0
     return max(longest, settings.GATEWAY_DEFAULT_VALIDITY_HOURS) + 24
 
@@ -182,11 +182,6 @@ def node_health(*, contract_id: int) -> list[dict]:
 def queue_depth(*, contract_id: int) -> dict[str, int]:
     """Queued messages that may go now, by priority (urgent, normal, bulk), and those waiting for send_at or
     their window (scheduled). Read from the two partial indexes of queued rows."""
-    from django.db.models import Count
-
-    from gateway.models import Message
-    from gateway.scheduling import PRIORITIES
-
     queued = Message.objects.filter(contract_id=contract_id, status=Message.Status.QUEUED)
     depth = dict.fromkeys(PRIORITIES, 0)
     for rank, n in queued.filter(not_before__isnull=True).values_list("priority").annotate(n=Count("id")):

@@ -84,12 +84,6 @@ def _daily_delivery_rates(contract: Contract, start: date, end: date) -> dict[da
     return {day: rules.rate_percent(row["delivered"], row["accepted"]) for day, row in rows.items()}
 
 
-def _queue_depth(contract: Contract) -> dict[str, int]:
-    from gateway.selectors import queue_depth
-
-    return queue_depth(contract_id=contract.pk)
-
-
 def _node_health(contract: Contract) -> list[NodeHealth]:
     """Each node's last recorded state."""
 
@@ -157,7 +151,7 @@ def dashboard(*, contract: Contract, now: datetime | None = None) -> Dashboard:
         ),
         consumption_since=since,
         nodes=_node_health(contract),
-        queue=_queue_depth(contract),
+        queue=gateway_selectors.queue_depth(contract_id=contract.pk),
         tickets=tickets,
         complaints=complaints,
         volume_svg=volume_svg,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
@@ -169,8 +170,6 @@ def message_claim_batch(
 
 
 def _weights() -> dict[int, int]:
-    from django.conf import settings
-
     return scheduling.parse_weights(settings.GATEWAY_PRIORITY_WEIGHTS)
 
 
